@@ -1,0 +1,135 @@
+/**
+ * The hub's HTTP routes on find-my-way, the router Fastify uses, mounted on plain node:http.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import Router from 'find-my-way'
+import type { CaseService } from '../cases/case-service.js'
+import { MethodNotAllowedError, RouteNotFoundError, quoteForMessage } from '../errors.js'
+import type { SseSubscriptionService } from '../hub/sse-subscription-service.js'
+import {
+  handleCaseAssign,
+  handleCaseCreate,
+  handleCaseGet,
+  handleCaseList,
+  handleCaseUnassign,
+} from './case-handlers.js'
+import { sendError, sendJson, statusOf } from './json-response.js'
+import { handlePublish, handleSubscribe } from './sse-handlers.js'
+
+/** Options of `createHubRouter`. */
+export interface HubRouterOptions {
+  readonly service: SseSubscriptionService
+  /** Mounts the case module under `/api/v1/cases` when given. */
+  readonly cases?: CaseService
+  /** Maximum size of a request body, in bytes. */
+  readonly maxBodyBytes?: number
+  /** Hears of every request that failed with a 5xx status, for logging. */
+  readonly onServerError?: (err: unknown, req: IncomingMessage) => void
+}
+
+type RouteHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: Readonly<Record<string, string | undefined>>,
+) => Promise<void> | void
+
+/** Routes requests to the hub's handlers. */
+export interface HubRouter {
+  /**
+   * Handles a request whose path belongs to the hub and returns true; returns false for other
+   * paths, so that a host application can pass the request on.
+   */
+  handle(req: IncomingMessage, res: ServerResponse): boolean
+  /** Handles every request; paths that are not the hub's get a JSON 404 or 405. */
+  lookup(req: IncomingMessage, res: ServerResponse): void
+}
+
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const
+
+/** Creates the router of the hub's HTTP API. */
+export function createHubRouter(options: HubRouterOptions): HubRouter {
+  const { service, cases, maxBodyBytes } = options
+  const router = Router({ ignoreTrailingSlash: true, maxParamLength: 200 })
+  const route = (method: (typeof METHODS)[number], path: string, handler: RouteHandler): void => {
+    router.on(method, path, handler as unknown as Router.Handler<Router.HTTPVersion.V1>)
+  }
+
+  route('GET', '/api/v1/sse', (req, res) => handleSubscribe(service, req, res, undefined))
+  route('GET', '/api/v1/sse/:subscriptionId', (req, res, params) =>
+    handleSubscribe(service, req, res, params['subscriptionId']),
+  )
+  route('POST', '/api/v1/events', (req, res) =>
+    handlePublish(service, req, res, maxBodyBytes === undefined ? {} : { maxBodyBytes }),
+  )
+  route('GET', '/healthz', (_req, res) =>
+    sendJson(res, 200, {
+      status: 'ok',
+      store: service.store.kind,
+      connections: service.connectionCount,
+    }),
+  )
+  if (cases) {
+    const limit = maxBodyBytes
+    route('POST', '/api/v1/cases', (req, res) => handleCaseCreate(cases, req, res, limit))
+    route('GET', '/api/v1/cases', (_req, res) => handleCaseList(cases, res))
+    route('GET', '/api/v1/cases/:caseId', (_req, res, params) =>
+      handleCaseGet(cases, res, params['caseId']),
+    )
+    route('PUT', '/api/v1/cases/:caseId/assignee', (req, res, params) =>
+      handleCaseAssign(cases, req, res, params['caseId'], limit),
+    )
+    route('DELETE', '/api/v1/cases/:caseId/assignee', (_req, res, params) =>
+      handleCaseUnassign(cases, res, params['caseId']),
+    )
+  }
+
+  const run = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    handler: RouteHandler,
+    params: Record<string, string | undefined>,
+  ) => {
+    const fail = (err: unknown): void => {
+      if (statusOf(err) >= 500) options.onServerError?.(err, req)
+      sendError(res, err)
+    }
+    try {
+      const pending = handler(req, res, params)
+      if (pending) pending.catch(fail)
+    } catch (err) {
+      fail(err)
+    }
+  }
+
+  const pathOf = (req: IncomingMessage): string => {
+    const url = req.url ?? '/'
+    const query = url.indexOf('?')
+    return query === -1 ? url : url.slice(0, query)
+  }
+
+  const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const found = router.find((req.method ?? 'GET') as Router.HTTPMethod, pathOf(req))
+    if (!found) return false
+    run(req, res, found.handler as unknown as RouteHandler, found.params)
+    return true
+  }
+
+  const lookup = (req: IncomingMessage, res: ServerResponse): void => {
+    if (handle(req, res)) return
+    const path = pathOf(req)
+    const allowed = METHODS.filter((method) => router.find(method, path) !== null)
+    const err =
+      allowed.length > 0
+        ? new MethodNotAllowedError(
+            `Method ${req.method} is not allowed on ${quoteForMessage(path)}; use ${allowed.join(' or ')}`,
+            allowed,
+          )
+        : new RouteNotFoundError(
+            `No route for ${req.method} ${quoteForMessage(path)}; see the HTTP API in the README`,
+          )
+    sendError(res, err)
+  }
+
+  return { handle, lookup }
+}

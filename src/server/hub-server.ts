@@ -1,0 +1,141 @@
+/**
+ * The standalone hub: store, subscription service, case module and HTTP server, started and
+ * stopped together.
+ * @module
+ */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { pino, type Logger } from 'pino'
+import { MemoryCaseRepository, type CaseRepository } from '../cases/case-repository.js'
+import { CaseService } from '../cases/case-service.js'
+import { SqliteCaseRepository } from '../cases/sqlite-case-repository.js'
+import { SseSubscriptionService } from '../hub/sse-subscription-service.js'
+import { createHubRouter } from '../http/router.js'
+import type { EventStore } from '../store/event-store.js'
+import { openStore, redactStoreUrl } from '../store/open-store.js'
+import { SqliteStore } from '../store/sqlite-store.js'
+import type { HubConfig } from './hub-config.js'
+import {
+  logClientError,
+  logRequestFailed,
+  logServiceEvents,
+  logStarted,
+  logStopped,
+  logStopping,
+} from './hub-log.js'
+
+/** A running hub. */
+export interface RunningHub {
+  readonly server: Server
+  readonly service: SseSubscriptionService
+  /** Port the server listens on, useful with port 0. */
+  readonly port: number
+  /** Stops accepting, ends open streams so clients resume elsewhere, and closes the store. */
+  close(): Promise<void>
+}
+
+/** Options of `startHub` beyond its configuration. */
+export interface StartHubOptions {
+  /** Logger; default pino to stdout at `config.logLevel`. */
+  readonly logger?: Logger
+}
+
+/** Keeps cases in the hub's SQLite file when it has one, so they survive restarts with the log. */
+function caseRepositoryFor(store: EventStore): CaseRepository {
+  if (store instanceof SqliteStore) return new SqliteCaseRepository(store.database)
+  return new MemoryCaseRepository()
+}
+
+/** Starts a hub and resolves once it listens. */
+export async function startHub(
+  config: HubConfig,
+  options: StartHubOptions = {},
+): Promise<RunningHub> {
+  const log = options.logger ?? pino({ level: config.logLevel })
+  const store = await openStore(config.storeUrl)
+  const service = new SseSubscriptionService({
+    store,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    retryMs: config.retryMs,
+    subscriptionTtlMs: config.subscriptionTtlMs,
+    retentionMaxAgeMs: config.retentionMaxAgeMs,
+    retentionMaxEvents: config.retentionMaxEvents,
+    uncleanResumeWindow: config.uncleanResumeWindow,
+    namedEvents: config.namedEvents,
+  })
+  try {
+    await service.ready()
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+  logServiceEvents(service, log)
+  const cases = new CaseService(caseRepositoryFor(store), service)
+  const router = createHubRouter({
+    service,
+    cases,
+    maxBodyBytes: config.maxBodyBytes,
+    onServerError: (err, req) => logRequestFailed(log, err, req),
+  })
+
+  const server = createServer((req, res) => router.lookup(req, res))
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    logClientError(log, err)
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
+    else socket.destroy()
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  }).catch(async (err: unknown) => {
+    await service.close(0)
+    throw err
+  })
+  const port = (server.address() as AddressInfo).port
+  logStarted(log, {
+    host: config.host,
+    port,
+    store: store.kind,
+    storeUrl: redactStoreUrl(config.storeUrl),
+  })
+
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const startedAt = Date.now()
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      await service.close(config.shutdownGraceMs)
+      server.closeAllConnections()
+      await stopped
+      logStopped(log, Date.now() - startedAt)
+    })()
+    return closing
+  }
+  return { server, service, port, close }
+}
+
+/** Stops the hub on SIGTERM or SIGINT; a second signal exits at once. */
+export function stopOnSignals(hub: RunningHub, log: Logger): void {
+  let stopping = false
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal, exiting without waiting')
+      process.exit(1)
+    }
+    stopping = true
+    logStopping(log, signal, hub.service.connectionCount)
+    hub.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+}
