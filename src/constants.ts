@@ -52,6 +52,8 @@ export const DEFAULTS = Object.freeze({
   replayBatchSize: 500,
   /** Number of newest events kept in memory, encoded, so that catching up seldom reads the store. */
   recentEventCacheSize: 10_000,
+  /** Total length of the encoded events in that cache, in UTF-16 code units (about bytes). */
+  recentEventCacheChars: 32 * 1024 * 1024,
   /** Time a subscriber may leave its socket buffer full before it is disconnected, in milliseconds. */
   slowSubscriberTimeoutMs: 30_000,
   /** Time given to open streams and requests on shutdown before sockets are destroyed, in milliseconds. */

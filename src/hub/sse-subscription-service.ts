@@ -67,8 +67,10 @@ export interface SseSubscriptionServiceOptions {
   readonly maintenanceIntervalMs?: number
   /** Default 500. */
   readonly replayBatchSize?: number
-  /** Default 10,000. */
+  /** Number of newest events kept encoded in memory for catching up. Default 10,000. */
   readonly recentEventCacheSize?: number
+  /** Total length of the events in that cache, in UTF-16 code units. Default 32 Mi. */
+  readonly recentEventCacheChars?: number
   /** Time a subscriber may keep its socket buffer full before it is disconnected. Default 30 s. */
   readonly slowSubscriberTimeoutMs?: number
   /** Clock in milliseconds since the epoch. Default `Date.now`. */
@@ -147,6 +149,7 @@ function resolveOptions(options: SseSubscriptionServiceOptions): ResolvedOptions
     maintenanceIntervalMs: options.maintenanceIntervalMs ?? DEFAULTS.maintenanceIntervalMs,
     replayBatchSize: options.replayBatchSize ?? DEFAULTS.replayBatchSize,
     recentEventCacheSize: options.recentEventCacheSize ?? DEFAULTS.recentEventCacheSize,
+    recentEventCacheChars: options.recentEventCacheChars ?? DEFAULTS.recentEventCacheChars,
     slowSubscriberTimeoutMs: options.slowSubscriberTimeoutMs ?? DEFAULTS.slowSubscriberTimeoutMs,
     now: options.now ?? Date.now,
   }
@@ -212,7 +215,10 @@ export class SseSubscriptionService
     super()
     this.store = options.store
     this.#options = resolveOptions(options)
-    this.#recent = new RecentEvents(this.#options.recentEventCacheSize)
+    this.#recent = new RecentEvents(
+      this.#options.recentEventCacheSize,
+      this.#options.recentEventCacheChars,
+    )
     this.#heartbeat = encodeComment('')
     this.#unwatch = this.store.watch((notice) => this.#onAppend(notice))
     this.#ready = this.#start()

@@ -20,6 +20,7 @@ export interface HubConfig {
   readonly retentionMaxEvents: number
   readonly uncleanResumeWindow: number
   readonly maxBodyBytes: number
+  readonly slowSubscriberTimeoutMs: number
   readonly namedEvents: boolean
   readonly shutdownGraceMs: number
 }
@@ -97,6 +98,14 @@ const INTEGER_SETTINGS: readonly IntegerSetting[] = [
     max: 64 * 1024 * 1024,
     fallback: DEFAULTS.maxBodyBytes,
     help: 'maximum request body size',
+  },
+  {
+    flag: 'slow-subscriber-timeout-ms',
+    key: 'slowSubscriberTimeoutMs',
+    min: 1,
+    max: 2 ** 31 - 1,
+    fallback: DEFAULTS.slowSubscriberTimeoutMs,
+    help: 'time a subscriber may leave its socket buffer full before it is disconnected',
   },
   {
     flag: 'shutdown-grace-ms',

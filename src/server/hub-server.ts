@@ -61,6 +61,7 @@ export async function startHub(
     retentionMaxAgeMs: config.retentionMaxAgeMs,
     retentionMaxEvents: config.retentionMaxEvents,
     uncleanResumeWindow: config.uncleanResumeWindow,
+    slowSubscriberTimeoutMs: config.slowSubscriberTimeoutMs,
     namedEvents: config.namedEvents,
   })
   try {
