@@ -81,21 +81,32 @@ export class EstablishedConnectionEvent extends BaseSseEvent {
 export type SseEventObject = { readonly eventType: string } & Readonly<Record<string, unknown>>
 
 /**
- * Serializes an event once, for the log and every subscriber.
+ * Serializes an event once, for the log and every subscriber. An event's `toJSON`, when it has
+ * one, is applied first, so the checks below see exactly what subscribers receive.
  * @throws {InvalidEventError} when the event is not a JSON object with a valid `eventType`, or
  *   when it cannot be serialized (a cycle or a BigInt).
  */
 export function serializeEvent(event: unknown): { eventType: string; json: string } {
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+  let value = event
+  const toJSON = (event as { toJSON?: unknown } | null)?.toJSON
+  if (typeof toJSON === 'function') {
+    try {
+      value = toJSON.call(event, '')
+    } catch (err) {
+      throw new InvalidEventError('Event toJSON() failed', { cause: err })
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const shown = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value
     throw new InvalidEventError(
-      `Invalid event ${quoteForMessage(Array.isArray(event) ? 'array' : String(event))}; expected a JSON object with an "eventType"`,
+      `Invalid event of type ${shown}; expected a JSON object with an "eventType"`,
     )
   }
-  const { eventType } = event as { eventType?: unknown }
+  const { eventType } = value as { eventType?: unknown }
   assertValidEventType(eventType)
   let json: string
   try {
-    json = JSON.stringify(event)
+    json = JSON.stringify(value)
   } catch (err) {
     throw new InvalidEventError(
       `Event ${quoteForMessage(eventType)} cannot be serialized to JSON`,

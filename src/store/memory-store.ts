@@ -87,7 +87,13 @@ export class MemoryStore implements EventStore {
   async updateSubscriptions(updates: readonly SubscriptionUpdate[]): Promise<void> {
     for (const update of updates) {
       const record = this.#subscriptions.get(update.id)
-      if (record) this.#subscriptions.set(update.id, { ...record, ...update })
+      if (!record) continue
+      this.#subscriptions.set(update.id, {
+        ...record,
+        position: update.position ?? record.position,
+        connectionState: update.connectionState ?? record.connectionState,
+        lastSeenAt: update.lastSeenAt,
+      })
     }
   }
 
