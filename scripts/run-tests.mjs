@@ -23,7 +23,7 @@ const files = args.some((arg) => arg.endsWith('.ts'))
 const options = args.filter((arg) => !arg.endsWith('.ts'))
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', ...options, ...files],
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=120000', ...options, ...files],
   { stdio: 'inherit' },
 )
 process.exit(result.status ?? 1)
