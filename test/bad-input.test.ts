@@ -292,3 +292,41 @@ describe('bad input', () => {
     assert.equal(health.status, 200)
   })
 })
+
+describe('publish body', () => {
+  let hub: TestHub
+
+  before(async () => {
+    hub = await startTestHub()
+  })
+  after(() => hub.close())
+
+  it('delivers the JSON text as sent, numbers included', async () => {
+    const stream = await subscribe(`${hub.url}/api/v1/sse`)
+    const body =
+      '{\n  "eventType": "EXACT",\r\n  "big": 12345678901234567890,\n  "negz": -0, "s": "a\u2028b"\n}\n'
+    const response = await fetch(`${hub.url}/api/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body,
+    })
+    assert.equal(response.status, 202)
+    const [, event] = await stream.client.waitForEvents(2)
+    assert.equal(
+      event!.data,
+      '{   "eventType": "EXACT",   "big": 12345678901234567890,   "negz": -0, "s": "a\\u2028b" }',
+    )
+    stream.client.close()
+  })
+
+  it('rejects a charset other than UTF-8', async () => {
+    const response = await fetch(`${hub.url}/api/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=iso-8859-1' },
+      body: '{"eventType":"LATIN"}',
+    })
+    assert.equal(response.status, 415)
+    const body = (await response.json()) as { error: { code: string } }
+    assert.equal(body.error.code, 'ERR_UNSUPPORTED_MEDIA_TYPE')
+  })
+})

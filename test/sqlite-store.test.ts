@@ -47,6 +47,7 @@ describe('SqliteStore', () => {
     const record = {
       id: randomUUID(),
       position: 4,
+      startPosition: 2,
       connectionState: 'closed' as const,
       createdAt: START_TIME - 10,
       lastSeenAt: START_TIME,

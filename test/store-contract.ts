@@ -113,6 +113,7 @@ function newSubscription(overrides: Partial<SubscriptionRecord> = {}): Subscript
   return {
     id: randomUUID(),
     position: 3,
+    startPosition: 1,
     connectionState: 'open',
     createdAt: START_TIME,
     lastSeenAt: START_TIME + 500,

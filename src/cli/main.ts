@@ -6,7 +6,7 @@
 import { pino } from 'pino'
 import { InvalidOptionError } from '../errors.js'
 import { configHelp, readHubConfig } from '../server/hub-config.js'
-import { startHub, stopOnSignals } from '../server/hub-server.js'
+import { exitAfterFlush, startHub, stopOnSignals } from '../server/hub-server.js'
 import { listen, publish } from './client-commands.js'
 
 const USAGE = `Usage: tidings <command> [options]
@@ -26,12 +26,14 @@ ${configHelp()}
 async function serve(args: string[]): Promise<void> {
   const config = readHubConfig(args, process.env)
   const log = pino({ level: config.logLevel })
+  // Signal handlers go in before the hub starts, so that a signal during start-up cannot kill
+  // the process with its store half open.
+  const stopper = stopOnSignals(log)
   try {
-    const hub = await startHub(config, { logger: log })
-    stopOnSignals(hub, log)
+    stopper.attach(await startHub(config, { logger: log }))
   } catch (err) {
     log.fatal({ err }, 'hub failed to start')
-    process.exit(1)
+    exitAfterFlush(log, 1)
   }
 }
 

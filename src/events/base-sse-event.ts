@@ -81,6 +81,29 @@ export class EstablishedConnectionEvent extends BaseSseEvent {
 export type SseEventObject = { readonly eventType: string } & Readonly<Record<string, unknown>>
 
 /**
+ * Checks a JSON text that a publisher sent and returns it ready for the log, unchanged but for
+ * whitespace: numbers beyond double precision and `-0` reach subscribers exactly as sent. Line
+ * breaks, which JSON allows only as whitespace between tokens, become spaces, and U+2028, U+2029
+ * and U+0085 are escaped.
+ * @param value `text` parsed with `JSON.parse`.
+ * @throws {InvalidEventError} when the value is not a JSON object with a valid `eventType`.
+ */
+export function prepareEventJson(
+  text: string,
+  value: unknown,
+): { eventType: string; json: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const shown = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value
+    throw new InvalidEventError(
+      `Invalid event of type ${shown}; expected a JSON object with an "eventType"`,
+    )
+  }
+  const { eventType } = value as { eventType?: unknown }
+  assertValidEventType(eventType)
+  return { eventType, json: escapeLineSeparators(text.trim().replace(/[\r\n]+/g, ' ')) }
+}
+
+/**
  * Serializes an event once, for the log and every subscriber. An event's `toJSON`, when it has
  * one, is applied first, so the checks below see exactly what subscribers receive.
  * @throws {InvalidEventError} when the event is not a JSON object with a valid `eventType`, or

@@ -3,6 +3,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import Router from 'find-my-way'
 import type { CaseService } from '../cases/case-service.js'
 import { MethodNotAllowedError, RouteNotFoundError, quoteForMessage } from '../errors.js'
@@ -14,6 +15,7 @@ import {
   handleCaseList,
   handleCaseUnassign,
 } from './case-handlers.js'
+import { carriesEventStream } from '../hub/subscriber-connection.js'
 import { sendError, sendJson, statusOf } from './json-response.js'
 import { handlePublish, handleSubscribe } from './sse-handlers.js'
 
@@ -46,6 +48,9 @@ export interface HubRouter {
 }
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const
+
+/** Sockets that close after their current response and take no further request. */
+const closingSockets = new WeakSet<Socket>()
 
 /** Creates the router of the hub's HTTP API. */
 export function createHubRouter(options: HubRouterOptions): HubRouter {
@@ -91,7 +96,11 @@ export function createHubRouter(options: HubRouterOptions): HubRouter {
     params: Record<string, string | undefined>,
   ) => {
     const fail = (err: unknown): void => {
-      if (statusOf(err) >= 500) options.onServerError?.(err, req)
+      const status = statusOf(err)
+      if (status >= 500) options.onServerError?.(err, req)
+      // A 413 leaves the body unread and closes the connection, so requests pipelined behind it
+      // must not run: their answers could never be sent.
+      if (status === 413) closingSockets.add(req.socket)
       sendError(res, err)
     }
     try {
@@ -109,9 +118,22 @@ export function createHubRouter(options: HubRouterOptions): HubRouter {
   }
 
   const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (carriesEventStream(req.socket)) {
+      // Pipelined behind an event stream, which never ends, so no answer could ever be sent.
+      req.socket.destroy()
+      return true
+    }
+    if (closingSockets.has(req.socket)) return true
     const found = router.find((req.method ?? 'GET') as Router.HTTPMethod, pathOf(req))
     if (!found) return false
-    run(req, res, found.handler as unknown as RouteHandler, found.params)
+    const handler = found.handler as unknown as RouteHandler
+    if (res.socket) {
+      run(req, res, handler, found.params)
+    } else {
+      // A pipelined request waits until the responses before it are sent. If one of them closes
+      // the connection (a 413 leaves its body unread), this one never runs, so it changes nothing.
+      res.once('socket', () => run(req, res, handler, found.params))
+    }
     return true
   }
 

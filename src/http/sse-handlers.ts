@@ -9,7 +9,7 @@ import { InvalidLastEventIdError } from '../errors.js'
 import type { SseSubscriptionService } from '../hub/sse-subscription-service.js'
 import { parseEventId, parseSubscriptionId, type EventCursor } from '../wire/event-id.js'
 import { sendJson } from './json-response.js'
-import { readJsonBody } from './read-json-body.js'
+import { readJsonText } from './read-json-body.js'
 
 /** Options of the publish handler. */
 export interface PublishHandlerOptions {
@@ -70,7 +70,7 @@ export async function handlePublish(
   res: ServerResponse,
   options: PublishHandlerOptions = {},
 ): Promise<void> {
-  const body = await readJsonBody(req, options.maxBodyBytes ?? DEFAULTS.maxBodyBytes)
-  const published = await service.notifySubscribers(body as object)
+  const text = await readJsonText(req, options.maxBodyBytes ?? DEFAULTS.maxBodyBytes)
+  const published = await service.publishJson(text)
   sendJson(res, 202, published)
 }

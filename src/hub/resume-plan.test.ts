@@ -11,7 +11,7 @@ function record(
   connectionState: ConnectionState,
   id = PATH_ID,
 ): SubscriptionRecord {
-  return { id, position, connectionState, createdAt: 1_000, lastSeenAt: 2_000 }
+  return { id, position, startPosition: 0, connectionState, createdAt: 1_000, lastSeenAt: 2_000 }
 }
 
 /** Builds a context: positions 51 to 500 retained, a closed record at 400, a window of 100. */

@@ -45,7 +45,8 @@ export function requestedSubscriptionId(request: ResumeRequest): string | undefi
  * - By path id alone the hub only knows what it wrote. After a clean close that is what arrived.
  *   Otherwise (the connection is still open, or it failed) the last events written may sit in a
  *   dead socket, so the replay starts `uncleanResumeWindow` events earlier: duplicates, which
- *   carry the same ids, instead of a loss.
+ *   carry the same ids, instead of a loss. The window never reaches below the subscription's
+ *   start, because the subscriber never had those events.
  * - A start below the retained log, or beyond its head, cannot be complete: reset.
  */
 export function planResume(request: ResumeRequest, context: ResumeContext): ResumePlan {
@@ -75,7 +76,8 @@ export function planResume(request: ResumeRequest, context: ResumeContext): Resu
     return { kind: 'reset', reason: 'position-ahead', subscriptionId }
   }
   if (!exact) {
-    fromPosition = Math.max(bounds.trimmedThrough, fromPosition - context.uncleanResumeWindow)
+    const floor = Math.max(bounds.trimmedThrough, record.startPosition)
+    fromPosition = Math.max(floor, fromPosition - context.uncleanResumeWindow)
   }
   return { kind: 'resume', subscriptionId, fromPosition }
 }

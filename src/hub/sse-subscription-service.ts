@@ -19,7 +19,12 @@ import {
   StoreUnavailableError,
   TidingsError,
 } from '../errors.js'
-import { EstablishedConnectionEvent, serializeEvent } from '../events/base-sse-event.js'
+import {
+  EstablishedConnectionEvent,
+  prepareEventJson,
+  serializeEvent,
+} from '../events/base-sse-event.js'
+import { parseJsonText } from '../json-text.js'
 import type {
   AppendNotice,
   ConnectionState,
@@ -275,7 +280,20 @@ export class SseSubscriptionService
    */
   async notifySubscribers(event: object): Promise<PublishedEvent> {
     this.#assertOpen()
-    const { eventType, json } = serializeEvent(event)
+    return this.#append(serializeEvent(event))
+  }
+
+  /**
+   * Publishes an event given as JSON text, such as a request body, keeping the text as sent.
+   * @throws {InvalidJsonError} when the text is not JSON.
+   * @throws {InvalidEventError}, {StoreUnavailableError}, {HubClosedError} as `notifySubscribers`.
+   */
+  async publishJson(text: string): Promise<PublishedEvent> {
+    this.#assertOpen()
+    return this.#append(prepareEventJson(text, parseJsonText(text)))
+  }
+
+  async #append({ eventType, json }: { eventType: string; json: string }): Promise<PublishedEvent> {
     if (eventType === ESTABLISHED_CONNECTION) {
       throw new InvalidEventError(
         `Event type "${ESTABLISHED_CONNECTION}" is reserved for the hub; choose another eventType`,
@@ -324,6 +342,7 @@ export class SseSubscriptionService
         const base = {
           id: subscriptionId,
           position,
+          startPosition: position,
           connectionState: 'open' as const,
           lastSeenAt: now,
         }
@@ -350,8 +369,10 @@ export class SseSubscriptionService
     position: number,
     plan: ReturnType<typeof planResume>,
   ): void {
-    if (res.destroyed || res.writableEnded) {
-      // The client left while the subscription was looked up; nothing was written.
+    if (res.destroyed || res.writableEnded || !res.socket) {
+      // The client left while the subscription was looked up, or the request was pipelined behind
+      // another response on its socket, which an event stream never ends. Nothing was written.
+      if (!res.destroyed && !res.socket) res.req.socket.destroy()
       this.#recordClose(subscriptionId, position, 'closed')
       return
     }

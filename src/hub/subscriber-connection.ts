@@ -1,11 +1,12 @@
 /**
  * One open event stream of a subscription, written with socket backpressure.
  *
- * A connection is in one of four states:
+ * A connection is in one of five states:
  * - `replaying`: it reads the log from its position until it reaches what the hub has dispatched;
  * - `live`: the hub hands it each dispatched event;
  * - `blocked`: its socket buffer is full, so it gets nothing until the buffer drains, and then
  *   replays from its position. Memory per connection stays bounded by one socket buffer;
+ * - `ending`: the hub ended the stream and writes nothing more;
  * - `closed`.
  *
  * The switch from `replaying` to `live` happens in the same tick as the check that the position
@@ -14,6 +15,7 @@
  * @module
  */
 import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { ConnectionState } from '../store/event-store.js'
 import { eventIdPrefix } from '../wire/event-id.js'
 import type { EncodedEvent } from './encoded-event.js'
@@ -40,9 +42,20 @@ export interface ConnectionHost {
   replayFailed(connection: SubscriberConnection, err: unknown): void
 }
 
-type ConnectionPhase = 'replaying' | 'live' | 'blocked' | 'closed'
+type ConnectionPhase = 'replaying' | 'live' | 'blocked' | 'ending' | 'closed'
 
 let lastConnectionId = 0
+
+/** Sockets that carry an open event stream. */
+const streamingSockets = new WeakSet<Socket>()
+
+/**
+ * Returns whether the socket carries an open event stream. A request that arrives on such a socket
+ * was pipelined behind a stream that never ends, so its response could never be sent.
+ */
+export function carriesEventStream(socket: Socket | null | undefined): boolean {
+  return socket != null && streamingSockets.has(socket)
+}
 
 /** @internal */
 export class SubscriberConnection {
@@ -64,7 +77,8 @@ export class SubscriberConnection {
   readonly #idPrefix: string
   #phase: ConnectionPhase = 'replaying'
   #endReason: DisconnectReason | undefined
-  #socketFailed = false
+  /** Set when the stream may have lost written bytes: a socket error, or a destroy by the hub. */
+  #unclean = false
   #slowTimer: NodeJS.Timeout | undefined
   readonly #closeListeners: (() => void)[] = []
 
@@ -82,10 +96,15 @@ export class SubscriberConnection {
     this.recordedPosition = position
     this.recordedAt = recordedAt
     this.#idPrefix = eventIdPrefix(subscriptionId)
+    if (res.socket) streamingSockets.add(res.socket)
     res.once('close', () => this.#onClose())
-    res.socket?.once('error', () => {
-      this.#socketFailed = true
-    })
+    // An error on the response or socket means written bytes may not have arrived. Listening
+    // also keeps the error from becoming an uncaught exception.
+    const markUnclean = (): void => {
+      this.#unclean = true
+    }
+    res.on('error', markUnclean)
+    res.socket?.once('error', markUnclean)
   }
 
   get isClosed(): boolean {
@@ -132,9 +151,9 @@ export class SubscriberConnection {
 
   /** Ends the stream from the server side. The client reconnects after its retry delay. */
   end(reason: DisconnectReason): void {
-    if (this.#phase === 'closed' || this.#endReason) return
+    if (this.#phase === 'closed' || this.#phase === 'ending') return
     this.#endReason = reason
-    this.#host.setLive(this, false)
+    this.#stopWriting()
     this.#res.end()
   }
 
@@ -142,7 +161,17 @@ export class SubscriberConnection {
   destroy(reason: DisconnectReason): void {
     if (this.#phase === 'closed') return
     this.#endReason ??= reason
+    this.#unclean = true
+    this.#stopWriting()
     this.#res.destroy()
+  }
+
+  /** Leaves every write path: live delivery, replay and the wait for a drain. */
+  #stopWriting(): void {
+    if (this.#phase === 'blocked') this.#unclean = true
+    this.#phase = 'ending'
+    clearTimeout(this.#slowTimer)
+    this.#host.setLive(this, false)
   }
 
   #write(event: EncodedEvent): boolean {
@@ -187,7 +216,7 @@ export class SubscriberConnection {
 
   /** Waits for the socket to drain, then replays what was dispatched meanwhile. */
   #block(): void {
-    if (this.#phase === 'closed') return
+    if (this.#phase === 'closed' || this.#phase === 'ending') return
     this.#host.setLive(this, false)
     this.#phase = 'blocked'
     this.#slowTimer = setTimeout(() => this.destroy('slow'), this.#host.slowSubscriberTimeoutMs)
@@ -202,12 +231,15 @@ export class SubscriberConnection {
 
   #onClose(): void {
     if (this.#phase === 'closed') return
+    // Clean: nothing failed, the socket was never left full, and every byte written was handed to
+    // the operating system. A full socket buffer means the client had not read everything yet.
+    const unread =
+      this.#phase === 'blocked' || !(this.#res.writableFinished || this.#res.writableLength === 0)
+    const clean = !this.#unclean && !unread
     this.#phase = 'closed'
     clearTimeout(this.#slowTimer)
+    if (this.#res.socket) streamingSockets.delete(this.#res.socket)
     this.#host.setLive(this, false)
-    // Clean: nothing failed and every byte written was handed to the operating system.
-    const flushed = this.#res.writableFinished || this.#res.writableLength === 0
-    const clean = !this.#socketFailed && flushed && this.#endReason !== 'slow'
     this.#host.connectionClosed(this, this.#endReason ?? 'client', clean ? 'closed' : 'failed')
     for (const listener of this.#closeListeners) listener()
   }

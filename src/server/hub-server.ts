@@ -119,24 +119,45 @@ export async function startHub(
   return { server, service, port, close }
 }
 
-/** Stops the hub on SIGTERM or SIGINT; a second signal exits at once. */
-export function stopOnSignals(hub: RunningHub, log: Logger): void {
-  let stopping = false
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal, exiting without waiting')
-      process.exit(1)
-    }
-    stopping = true
-    logStopping(log, signal, hub.service.connectionCount)
-    hub.close().then(
-      () => process.exit(0),
+/**
+ * Exits once every log line is written. pino writes asynchronously, and exiting while a write is
+ * in flight can put the last lines out of order or lose them.
+ */
+export function exitAfterFlush(log: Logger, code: number): void {
+  log.flush(() => process.exit(code))
+}
+
+/**
+ * Stops the hub on SIGTERM or SIGINT and exits; a second signal exits at once. A signal that
+ * arrives before `attach` stops the hub as soon as it is attached.
+ */
+export function stopOnSignals(log: Logger): { attach(hub: RunningHub): void } {
+  let hub: RunningHub | undefined
+  let signal: NodeJS.Signals | undefined
+  const stop = (running: RunningHub, received: NodeJS.Signals): void => {
+    logStopping(log, received, running.service.connectionCount)
+    running.close().then(
+      () => exitAfterFlush(log, 0),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed')
-        process.exit(1)
+        exitAfterFlush(log, 1)
       },
     )
   }
+  const onSignal = (received: NodeJS.Signals): void => {
+    if (signal) {
+      log.warn({ signal: received }, 'second signal, exiting without waiting')
+      process.exit(1)
+    }
+    signal = received
+    if (hub) stop(hub, received)
+  }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
+  return {
+    attach(running) {
+      hub = running
+      if (signal) stop(running, signal)
+    },
+  }
 }

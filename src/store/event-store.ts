@@ -42,6 +42,11 @@ export interface SubscriptionRecord {
   readonly id: string
   /** Position of the last event the hub wrote to the subscription's connection. */
   readonly position: number
+  /**
+   * Position the subscription started at, or was reset to. A replay never goes below it: the
+   * events before it were published before the subscriber was there.
+   */
+  readonly startPosition: number
   readonly connectionState: ConnectionState
   /** Creation time, in milliseconds since the epoch. */
   readonly createdAt: number
@@ -53,6 +58,7 @@ export interface SubscriptionRecord {
 export interface SubscriptionUpdate {
   readonly id: string
   readonly position?: number
+  readonly startPosition?: number
   readonly connectionState?: ConnectionState
   readonly lastSeenAt: number
 }

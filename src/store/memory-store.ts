@@ -91,6 +91,7 @@ export class MemoryStore implements EventStore {
       this.#subscriptions.set(update.id, {
         ...record,
         position: update.position ?? record.position,
+        startPosition: update.startPosition ?? record.startPosition,
         connectionState: update.connectionState ?? record.connectionState,
         lastSeenAt: update.lastSeenAt,
       })

@@ -43,6 +43,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS subscriptions (
     id TEXT PRIMARY KEY,
     position INTEGER NOT NULL,
+    start_position INTEGER NOT NULL,
     connection_state TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     last_seen_at INTEGER NOT NULL
@@ -65,6 +66,7 @@ interface EventRow {
 interface SubscriptionRow {
   id: string
   position: number
+  start_position: number
   connection_state: ConnectionState
   created_at: number
   last_seen_at: number
@@ -83,6 +85,7 @@ function toSubscription(row: SubscriptionRow): SubscriptionRecord {
   return {
     id: row.id,
     position: row.position,
+    startPosition: row.start_position,
     connectionState: row.connection_state,
     createdAt: row.created_at,
     lastSeenAt: row.last_seen_at,
@@ -148,14 +151,20 @@ export class SqliteStore implements EventStore {
       setTrimmedThrough: db.prepare<[number], void>(
         "UPDATE log_state SET value = max(value, ?) WHERE key = 'trimmed_through'",
       ),
-      insertSubscription: db.prepare<[string, number, string, number, number], void>(
-        'INSERT INTO subscriptions (id, position, connection_state, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)',
+      insertSubscription: db.prepare<[string, number, number, string, number, number], void>(
+        `INSERT INTO subscriptions (id, position, start_position, connection_state, created_at, last_seen_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       getSubscription: db.prepare<[string], SubscriptionRow>(
-        'SELECT id, position, connection_state, created_at, last_seen_at FROM subscriptions WHERE id = ?',
+        `SELECT id, position, start_position, connection_state, created_at, last_seen_at
+         FROM subscriptions WHERE id = ?`,
       ),
-      updateSubscription: db.prepare<[number | null, string | null, number, string], void>(
+      updateSubscription: db.prepare<
+        [number | null, number | null, string | null, number, string],
+        void
+      >(
         `UPDATE subscriptions SET position = coalesce(?, position),
+           start_position = coalesce(?, start_position),
            connection_state = coalesce(?, connection_state), last_seen_at = ? WHERE id = ?`,
       ),
       expireSubscriptions: db.prepare<[number], void>(
@@ -222,6 +231,7 @@ export class SqliteStore implements EventStore {
     this.#statements.insertSubscription.run(
       record.id,
       record.position,
+      record.startPosition,
       record.connectionState,
       record.createdAt,
       record.lastSeenAt,
@@ -238,6 +248,7 @@ export class SqliteStore implements EventStore {
       for (const update of updates) {
         this.#statements.updateSubscription.run(
           update.position ?? null,
+          update.startPosition ?? null,
           update.connectionState ?? null,
           update.lastSeenAt,
           update.id,
