@@ -116,7 +116,7 @@ export class InvalidOptionError extends RangeError {
 
 /** Quotes a value for an error message, cut to about 100 characters. */
 export function quoteForMessage(value: unknown): string {
-  const text = typeof value === 'string' ? value : String(value)
-  const cut = text.length > 100 ? `${text.slice(0, 100)}…` : text
+  if (typeof value !== 'string') return String(JSON.stringify(value) ?? value).slice(0, 100)
+  const cut = value.length > 100 ? `${value.slice(0, 100)}…` : value
   return JSON.stringify(cut)
 }

@@ -201,6 +201,24 @@ const CASES: readonly BadRequest[] = [
     code: 'ERR_ROUTE_NOT_FOUND',
   },
   {
+    name: 'case title with a lone surrogate',
+    method: 'POST',
+    path: '/api/v1/cases',
+    headers: JSON_TYPE,
+    body: '{"title":"a\\ud800"}',
+    status: 400,
+    code: 'ERR_INVALID_REQUEST',
+  },
+  {
+    name: 'case title with a C1 control character',
+    method: 'POST',
+    path: '/api/v1/cases',
+    headers: JSON_TYPE,
+    body: '{"title":"a\\u0085b"}',
+    status: 400,
+    code: 'ERR_INVALID_REQUEST',
+  },
+  {
     name: 'case title of the wrong type',
     method: 'POST',
     path: '/api/v1/cases',
@@ -276,6 +294,22 @@ describe('bad input', () => {
     assert.equal(event!.json.eventType, 'STILL_HERE')
     assert.equal(event!.id, `${stream.subscriptionId}.${published.position}`)
     stream.client.close()
+  })
+
+  it('answers oversized headers with 431 and a JSON body', async () => {
+    const { connect } = await import('node:net')
+    const reply = await new Promise<string>((resolve) => {
+      const socket = connect(hub.port, '127.0.0.1', () =>
+        socket.write(`GET /api/v1/sse HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40_000)}\r\n\r\n`),
+      )
+      let text = ''
+      socket.setEncoding('utf8')
+      socket.on('data', (chunk: string) => (text += chunk))
+      socket.on('error', () => resolve(text))
+      socket.on('close', () => resolve(text))
+    })
+    assert.match(reply, /^HTTP\/1\.1 431 /)
+    assert.match(reply, /"code":"ERR_HEADERS_TOO_LARGE"/)
   })
 
   it('answers a malformed HTTP request with 400 and keeps serving', async () => {

@@ -67,6 +67,22 @@ describe('tidings serve', () => {
     )
   })
 
+  it('exits on SIGINT after the reader of its output has gone', async () => {
+    const hub = await startHubProcess(['serve', '--port', '0', '--store', 'memory:'])
+    const stream = await subscribe(`${hub.url}/api/v1/sse`)
+    // As when Ctrl-C ends `tidings serve | tee hub.log`: the pipe's reader exits first.
+    hub.child.stdout!.destroy()
+    await stream.client.waitForEvents(1)
+    hub.child.kill('SIGINT')
+    const outcome = await Promise.race([
+      hub.exited,
+      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5_000)),
+    ])
+    if (outcome === 'hung') hub.child.kill('SIGKILL')
+    assert.notEqual(outcome, 'hung')
+    stream.client.close()
+  })
+
   it('takes the port from PORT and the store from TIDINGS_STORE', async () => {
     const probe = await startHubProcess(['serve', '--port', '0', '--store', 'memory:'])
     probe.child.kill('SIGTERM')
@@ -100,6 +116,12 @@ describe('tidings options', () => {
     ['unknown flag', ['serve', '--colour'], {}, /Unknown option '--colour'/],
     ['unknown command', ['frobnicate'], {}, /Unknown command "frobnicate"/],
     ['invalid log level', ['serve', '--log-level', 'loud'], {}, /Invalid log level "loud"/],
+    [
+      'named events that are not a boolean',
+      ['serve', '--named-events', 'maybe'],
+      {},
+      /Invalid --named-events "maybe"; expected true or false/,
+    ],
   ]
   for (const [name, args, env, message] of invalid) {
     it(`rejects ${name} with a message`, async () => {
@@ -114,5 +136,40 @@ describe('tidings options', () => {
     assert.equal(result.code, 0)
     assert.match(result.stdout, /--heartbeat-ms\s+TIDINGS_HEARTBEAT_MS/)
     assert.match(result.stdout, /--port\s+TIDINGS_PORT, PORT/)
+    assert.match(
+      result.stdout,
+      /--slow-subscriber-timeout-ms {2,}TIDINGS_SLOW_SUBSCRIBER_TIMEOUT_MS {2,}time/,
+    )
+  })
+
+  it('names the flag to change when the port is in use', async () => {
+    const first = await startHubProcess(['serve', '--port', '0', '--store', 'memory:'])
+    try {
+      const result = await runCli(['serve', '--port', String(first.port), '--store', 'memory:'])
+      assert.equal(result.code, 1)
+      const fatal = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
+      assert.equal(fatal['msg'], 'hub failed to start')
+      assert.equal(
+        fatal['hint'],
+        `port ${first.port} is in use; choose another with --port or PORT`,
+      )
+    } finally {
+      first.child.kill('SIGTERM')
+      await first.exited
+    }
+  })
+
+  it('lets --named-events false override the environment', async () => {
+    const args = ['serve', '--port', '0', '--store', 'memory:', '--named-events', 'false']
+    const hub = await startHubProcess(args, { TIDINGS_NAMED_EVENTS: 'true' })
+    try {
+      const stream = await subscribe(`${hub.url}/api/v1/sse`)
+      const [established] = await stream.client.waitForEvents(1)
+      assert.equal(established!.event, undefined)
+      stream.client.close()
+    } finally {
+      hub.child.kill('SIGTERM')
+      await hub.exited
+    }
   })
 })

@@ -10,7 +10,7 @@ import { CaseAssignedEvent, CaseCreatedEvent, CaseUnassignedEvent } from './case
 import type { CaseRecord, CaseRepository } from './case-repository.js'
 
 const MAX_TEXT_LENGTH = 200
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/
 
 /** Checks an optional short text field of a request. */
 function readText(body: Record<string, unknown>, field: string, required: boolean): string | null {
@@ -19,7 +19,8 @@ function readText(body: Record<string, unknown>, field: string, required: boolea
     if (required) throw new InvalidRequestError(`Missing "${field}"; expected a string`)
     return null
   }
-  if (typeof value !== 'string' || value.trim() === '' || value.length > MAX_TEXT_LENGTH) {
+  // The length counts characters (code points), not UTF-16 units, so an emoji counts as one.
+  if (typeof value !== 'string' || value.trim() === '' || [...value].length > MAX_TEXT_LENGTH) {
     throw new InvalidRequestError(
       `Invalid "${field}" ${quoteForMessage(value)}; expected a non-empty string of at most ${MAX_TEXT_LENGTH} characters`,
     )
@@ -28,6 +29,10 @@ function readText(body: Record<string, unknown>, field: string, required: boolea
     throw new InvalidRequestError(
       `Invalid "${field}" ${quoteForMessage(value)}; control characters are not allowed`,
     )
+  }
+  // A lone surrogate cannot be stored as UTF-8, so the stored text would differ from the event.
+  if (!value.isWellFormed()) {
+    throw new InvalidRequestError(`Invalid "${field}"; it contains an unpaired surrogate`)
   }
   return value
 }

@@ -13,12 +13,22 @@ function hubUrl(base: string | undefined, path: string): URL {
   }
 }
 
+/** Sends a request; a failure names the hub URL and the network error behind fetch's own. */
+async function request(url: URL, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init)
+  } catch (err) {
+    const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message
+    throw new Error(`Request to ${url.origin} failed: ${cause}`, { cause: err })
+  }
+}
+
 /** `tidings publish <url> <json>`: prints the hub's answer; exits 1 when it is an error. */
 export async function publish(args: string[]): Promise<void> {
   const [base, body] = args
   if (body === undefined)
     throw new InvalidOptionError('Missing event JSON; expected {"eventType":"..."}')
-  const response = await fetch(hubUrl(base, 'api/v1/events'), {
+  const response = await request(hubUrl(base, 'api/v1/events'), {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body,
@@ -31,7 +41,7 @@ export async function publish(args: string[]): Promise<void> {
 export async function listen(args: string[]): Promise<void> {
   const [base, subscriptionId] = args
   const path = subscriptionId ? `api/v1/sse/${encodeURIComponent(subscriptionId)}` : 'api/v1/sse'
-  const response = await fetch(hubUrl(base, path), { headers: { accept: 'text/event-stream' } })
+  const response = await request(hubUrl(base, path), { headers: { accept: 'text/event-stream' } })
   if (!response.ok || !response.body) {
     process.stderr.write(`${response.status} ${await response.text()}\n`)
     process.exitCode = 1

@@ -3,10 +3,9 @@
  * The `tidings` command: `serve` runs the hub, `publish` sends one event, `listen` prints a stream.
  * @module
  */
-import { pino } from 'pino'
 import { InvalidOptionError } from '../errors.js'
 import { configHelp, readHubConfig } from '../server/hub-config.js'
-import { exitAfterFlush, startHub, stopOnSignals } from '../server/hub-server.js'
+import { createHubLogger, exitAfterFlush, startHub, stopOnSignals } from '../server/hub-server.js'
 import { listen, publish } from './client-commands.js'
 
 const USAGE = `Usage: tidings <command> [options]
@@ -25,14 +24,18 @@ ${configHelp()}
 
 async function serve(args: string[]): Promise<void> {
   const config = readHubConfig(args, process.env)
-  const log = pino({ level: config.logLevel })
+  const log = createHubLogger(config.logLevel)
   // Signal handlers go in before the hub starts, so that a signal during start-up cannot kill
   // the process with its store half open.
   const stopper = stopOnSignals(log)
   try {
     stopper.attach(await startHub(config, { logger: log }))
   } catch (err) {
-    log.fatal({ err }, 'hub failed to start')
+    const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+    const hint = inUse
+      ? { hint: `port ${config.port} is in use; choose another with --port or PORT` }
+      : {}
+    log.fatal({ err, ...hint }, 'hub failed to start')
     exitAfterFlush(log, 1)
   }
 }

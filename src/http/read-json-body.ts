@@ -38,7 +38,9 @@ export async function readJsonText(req: IncomingMessage, maxBytes: number): Prom
     bytes = await getRawBody(req, { limit: maxBytes })
   } catch (err) {
     if ((err as { type?: string }).type === 'entity.too.large') {
-      throw new PayloadTooLargeError(`Request body exceeds the limit of ${maxBytes} bytes`)
+      throw new PayloadTooLargeError(
+        `Request body exceeds the limit of ${maxBytes} bytes; send a smaller event or raise the hub's --max-body-bytes`,
+      )
     }
     throw new InvalidJsonError('Failed to read the request body', { cause: err })
   }

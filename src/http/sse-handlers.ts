@@ -30,10 +30,12 @@ export function readLastEventId(
   const value =
     (Array.isArray(header) ? header[0] : header) || query.get('lastEventId') || undefined
   if (value === undefined) return undefined
-  // Node decodes header values as Latin-1; ids this hub issues are ASCII, so anything else is
-  // rejected instead of being decoded.
+  // Node decodes header values as Latin-1; ids this hub issues are printable ASCII, so anything
+  // else is rejected instead of being decoded.
   if (!/^[\x20-\x7e]*$/.test(value)) {
-    throw new InvalidLastEventIdError('Invalid last event id: it contains non-ASCII characters')
+    throw new InvalidLastEventIdError(
+      'Invalid last event id: it contains characters other than printable ASCII',
+    )
   }
   return parseEventId(value)
 }

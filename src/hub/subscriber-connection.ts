@@ -178,7 +178,14 @@ export class SubscriberConnection {
     this.position = event.position
     this.eventsSent++
     this.wroteSinceTick = true
-    return this.#res.write(`${event.body}id: ${this.#idPrefix}${event.position}\n\n`)
+    const idLine = `id: ${this.#idPrefix}${event.position}\n\n`
+    if (!event.bodyBytes) return this.#res.write(event.body + idLine)
+    // Corked, the shared bytes and the id line leave in one system call.
+    this.#res.cork()
+    this.#res.write(event.bodyBytes)
+    const accepted = this.#res.write(idLine)
+    this.#res.uncork()
+    return accepted
   }
 
   async #replay(): Promise<void> {

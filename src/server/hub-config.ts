@@ -157,12 +157,14 @@ export function configHelp(): string {
     [
       '--named-events',
       'TIDINGS_NAMED_EVENTS',
-      'also write "event: <eventType>" lines (default false)',
+      'true to also write "event: <eventType>" lines (default false)',
     ],
     ['--log-level', 'TIDINGS_LOG_LEVEL', `one of ${LOG_LEVELS.join(', ')} (default info)`],
   ]
+  const flagWidth = Math.max(...rows.map(([flag]) => flag!.length)) + 2
+  const envWidth = Math.max(...rows.map(([, env]) => env!.length)) + 2
   return rows
-    .map(([flag, env, help]) => `  ${flag!.padEnd(26)}${env!.padEnd(34)}${help}`)
+    .map(([flag, env, help]) => `  ${flag!.padEnd(flagWidth)}${env!.padEnd(envWidth)}${help}`)
     .join('\n')
 }
 
@@ -171,18 +173,19 @@ export function configHelp(): string {
  * @throws {InvalidOptionError} for an unknown flag or a value out of range.
  */
 export function readHubConfig(args: readonly string[], env: NodeJS.ProcessEnv): HubConfig {
-  const options: Record<string, { type: 'string' | 'boolean' }> = {
+  const options: Record<string, { type: 'string' }> = {
     host: { type: 'string' },
     store: { type: 'string' },
     'log-level': { type: 'string' },
-    'named-events': { type: 'boolean' },
+    'named-events': { type: 'string' },
   }
   for (const setting of INTEGER_SETTINGS) options[setting.flag] = { type: 'string' }
   let values: Record<string, string | boolean | undefined>
   try {
     values = parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values
   } catch (err) {
-    throw new InvalidOptionError(`${(err as Error).message}; run "tidings help" for the options`)
+    const message = (err as Error).message.replace(/\.$/, '')
+    throw new InvalidOptionError(`${message}; run "tidings help" for the options`)
   }
 
   const text = (flag: string): [string, string] | undefined => {
@@ -205,14 +208,12 @@ export function readHubConfig(args: readonly string[], env: NodeJS.ProcessEnv): 
       `Invalid log level ${quoteForMessage(logLevel)}; expected one of ${LOG_LEVELS.join(', ')}`,
     )
   }
-  const namedEnv = env[envName('named-events')]
+  const namedEvents = text('named-events')
   return {
     ...(config as Omit<HubConfig, 'host' | 'storeUrl' | 'logLevel' | 'namedEvents'>),
     host: text('host')?.[0] ?? DEFAULTS.host,
     storeUrl: text('store')?.[0] ?? DEFAULTS.storeUrl,
     logLevel,
-    namedEvents:
-      values['named-events'] === true ||
-      (namedEnv !== undefined && parseBoolean(namedEnv, envName('named-events'))),
+    namedEvents: namedEvents ? parseBoolean(namedEvents[0], namedEvents[1]) : false,
   }
 }

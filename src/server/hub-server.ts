@@ -24,6 +24,21 @@ import {
   logStopping,
 } from './hub-log.js'
 
+/** Returns the raw response to a request that node:http could not parse, with a JSON body. */
+function malformedRequestResponse(err: NodeJS.ErrnoException): string {
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
+  const body = JSON.stringify({
+    error: tooLarge
+      ? { code: 'ERR_HEADERS_TOO_LARGE', message: 'Request headers exceed the size limit' }
+      : { code: 'ERR_MALFORMED_REQUEST', message: 'Malformed HTTP request' },
+  })
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'
+  return (
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  )
+}
+
 /** A running hub. */
 export interface RunningHub {
   readonly server: Server
@@ -51,7 +66,7 @@ export async function startHub(
   config: HubConfig,
   options: StartHubOptions = {},
 ): Promise<RunningHub> {
-  const log = options.logger ?? pino({ level: config.logLevel })
+  const log = options.logger ?? createHubLogger(config.logLevel)
   const store = await openStore(config.storeUrl)
   const service = new SseSubscriptionService({
     store,
@@ -79,10 +94,15 @@ export async function startHub(
     onServerError: (err, req) => logRequestFailed(log, err, req),
   })
 
-  const server = createServer((req, res) => router.lookup(req, res))
+  const server = createServer(
+    // A request must arrive whole within these limits; streams are unaffected, because their
+    // requests have no body. They bound what slow or silent clients can hold.
+    { headersTimeout: 10_000, requestTimeout: 30_000 },
+    (req, res) => router.lookup(req, res),
+  )
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     logClientError(log, err)
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
+    if (socket.writable) socket.end(malformedRequestResponse(err))
     else socket.destroy()
   })
   await new Promise<void>((resolve, reject) => {
@@ -120,11 +140,22 @@ export async function startHub(
 }
 
 /**
- * Exits once every log line is written. pino writes asynchronously, and exiting while a write is
- * in flight can put the last lines out of order or lose them.
+ * Creates the hub's logger: JSON lines on stdout, written synchronously. The hub logs per
+ * connection, never per event, so synchronous writes cost little, and they keep every line in
+ * order up to the moment the process exits.
  */
+export function createHubLogger(level: string): Logger {
+  // Workaround: with an asynchronous destination, pino flushes at exit through sonic-boom's
+  // flushSync, which in sonic-boom 4.2.1 retries a failed write forever. When the reader of stdout
+  // has gone (a pipe to `tee` that Ctrl-C ended first), every write fails with EPIPE and the
+  // process never exits. A synchronous destination registers no such flush.
+  return pino({ level }, pino.destination({ dest: 1, sync: true }))
+}
+
+/** Exits once every buffered log line is written, or after one second if writing fails. */
 export function exitAfterFlush(log: Logger, code: number): void {
   log.flush(() => process.exit(code))
+  setTimeout(() => process.exit(code), 1_000)
 }
 
 /**
