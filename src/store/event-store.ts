@@ -87,10 +87,27 @@ export interface AppendNotice {
   readonly event?: StoredEvent
 }
 
+/**
+ * Where a store reports connection trouble and recovery: a subset of pino's logger, so the hub's
+ * logger fits. Stores never log event payloads or credentials.
+ */
+export interface StoreLogger {
+  info(fields: object, message: string): void
+  warn(fields: object, message: string): void
+  error(fields: object, message: string): void
+}
+
 /** The log and subscription records of a hub. */
 export interface EventStore {
   /** Short name of the backend for logs, such as `sqlite`. */
   readonly kind: string
+
+  /**
+   * True when other hub processes may append to the same log, so appends can arrive that this
+   * process did not make. The hub then also checks the log's head at intervals, in case a notice
+   * was lost while the store was unreachable.
+   */
+  readonly shared: boolean
 
   /** Appends an event and resolves once it is stored, with its position. */
   append(event: NewEvent): Promise<StoredEvent>
