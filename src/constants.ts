@@ -56,6 +56,8 @@ export const DEFAULTS = Object.freeze({
   recentEventCacheChars: 32 * 1024 * 1024,
   /** Time a subscriber may leave its socket buffer full before it is disconnected, in milliseconds. */
   slowSubscriberTimeoutMs: 30_000,
+  /** Interval at which a hub on a shared store reads the log's head, in milliseconds. */
+  headPollIntervalMs: 1_000,
   /** Time given to open streams and requests on shutdown before sockets are destroyed, in milliseconds. */
   shutdownGraceMs: 5_000,
 })

@@ -78,6 +78,11 @@ export interface SseSubscriptionServiceOptions {
   readonly recentEventCacheChars?: number
   /** Time a subscriber may keep its socket buffer full before it is disconnected. Default 30 s. */
   readonly slowSubscriberTimeoutMs?: number
+  /**
+   * Interval at which the hub reads the head of a shared log, in case an append notice was lost
+   * while the store was unreachable. Default 1 s. Unused for stores that are not shared.
+   */
+  readonly headPollIntervalMs?: number
   /** Clock in milliseconds since the epoch. Default `Date.now`. */
   readonly now?: () => number
 }
@@ -156,6 +161,7 @@ function resolveOptions(options: SseSubscriptionServiceOptions): ResolvedOptions
     recentEventCacheSize: options.recentEventCacheSize ?? DEFAULTS.recentEventCacheSize,
     recentEventCacheChars: options.recentEventCacheChars ?? DEFAULTS.recentEventCacheChars,
     slowSubscriberTimeoutMs: options.slowSubscriberTimeoutMs ?? DEFAULTS.slowSubscriberTimeoutMs,
+    headPollIntervalMs: options.headPollIntervalMs ?? DEFAULTS.headPollIntervalMs,
     now: options.now ?? Date.now,
   }
   for (const [name, value] of Object.entries(resolved)) {
@@ -261,6 +267,23 @@ export class SseSubscriptionService
     this.#every(heartbeatIntervalMs, () => this.#sendHeartbeats())
     this.#every(positionFlushIntervalMs, () => void this.#flushPositions())
     this.#every(maintenanceIntervalMs, () => void this.runMaintenance())
+    if (this.store.shared)
+      this.#every(this.#options.headPollIntervalMs, () => void this.#pollHead())
+  }
+
+  /** Reads the head of a shared log and dispatches what no notice announced. */
+  async #pollHead(): Promise<void> {
+    if (this.#tailReading) return
+    let head: number
+    try {
+      head = (await this.store.bounds()).head
+    } catch {
+      // The store is unreachable; publishers and new subscribers see the error, and the next
+      // poll tries again.
+      return
+    }
+    if (head > this.#knownHead) this.#knownHead = head
+    if (this.#knownHead > this.#dispatchedHead) void this.#readTail()
   }
 
   #every(intervalMs: number, task: () => void): void {
@@ -483,7 +506,9 @@ export class SseSubscriptionService
           this.#dispatchedHead,
           this.#options.replayBatchSize,
         )
-        if (events.length === 0) break
+        const first = events[0]
+        if (!first) break
+        if (first.position > this.#dispatchedHead + 1) this.#skipTrimmed(first.position - 1)
         for (const event of events) {
           if (event.position === this.#dispatchedHead + 1) this.#dispatch(event)
         }
@@ -493,6 +518,16 @@ export class SseSubscriptionService
     } finally {
       this.#tailReading = false
     }
+  }
+
+  /**
+   * Moves the dispatched head over events that retention removed before this hub dispatched them,
+   * which happens only when it fell far behind a shared log. Live streams would miss them, so
+   * they end; their clients resume and are told to reset.
+   */
+  #skipTrimmed(position: number): void {
+    for (const connection of [...this.#live]) connection.end('trimmed')
+    this.#dispatchedHead = position
   }
 
   #dispatch(event: StoredEvent): void {

@@ -23,7 +23,7 @@ export interface MemoryStoreOptions {
 /** Keeps the log in an array and subscriptions in a map. */
 export class MemoryStore implements EventStore {
   readonly kind = 'memory'
-  readonly shared = false
+  readonly shared: boolean = false
   readonly #now: () => number
   readonly #listeners = new AppendListeners()
   readonly #subscriptions = new Map<string, SubscriptionRecord>()

@@ -122,7 +122,7 @@ function openDatabase(path: string): Database.Database {
 /** Keeps the log and subscriptions in one SQLite file through `better-sqlite3`. */
 export class SqliteStore implements EventStore {
   readonly kind = 'sqlite'
-  readonly shared = false
+  readonly shared: boolean = false
   readonly #db: Database.Database
   readonly #now: () => number
   readonly #listeners = new AppendListeners()
