@@ -81,6 +81,22 @@ export class EstablishedConnectionEvent extends BaseSseEvent {
 export type SseEventObject = { readonly eventType: string } & Readonly<Record<string, unknown>>
 
 /**
+ * Returns the event type of an event value.
+ * @throws {InvalidEventError} when the value is not an object with a valid `eventType`.
+ */
+function eventTypeOf(value: unknown): string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const shown = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value
+    throw new InvalidEventError(
+      `Invalid event of type ${shown}; expected a JSON object with an "eventType"`,
+    )
+  }
+  const { eventType } = value as { eventType?: unknown }
+  assertValidEventType(eventType)
+  return eventType
+}
+
+/**
  * Checks a JSON text that a publisher sent and returns it ready for the log, unchanged but for
  * whitespace: numbers beyond double precision and `-0` reach subscribers exactly as sent. Line
  * breaks, which JSON allows only as whitespace between tokens, become spaces, and U+2028, U+2029
@@ -92,14 +108,7 @@ export function prepareEventJson(
   text: string,
   value: unknown,
 ): { eventType: string; json: string } {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    const shown = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value
-    throw new InvalidEventError(
-      `Invalid event of type ${shown}; expected a JSON object with an "eventType"`,
-    )
-  }
-  const { eventType } = value as { eventType?: unknown }
-  assertValidEventType(eventType)
+  const eventType = eventTypeOf(value)
   return { eventType, json: escapeLineSeparators(text.trim().replace(/[\r\n]+/g, ' ')) }
 }
 
@@ -119,24 +128,13 @@ export function serializeEvent(event: unknown): { eventType: string; json: strin
       throw new InvalidEventError('Event toJSON() failed', { cause: err })
     }
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    const shown = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value
-    throw new InvalidEventError(
-      `Invalid event of type ${shown}; expected a JSON object with an "eventType"`,
-    )
-  }
-  const { eventType } = value as { eventType?: unknown }
-  assertValidEventType(eventType)
+  const eventType = eventTypeOf(value)
   let json: string
   try {
     json = JSON.stringify(value)
   } catch (err) {
-    throw new InvalidEventError(
-      `Event ${quoteForMessage(eventType)} cannot be serialized to JSON`,
-      {
-        cause: err,
-      },
-    )
+    const message = `Event ${quoteForMessage(eventType)} cannot be serialized to JSON`
+    throw new InvalidEventError(message, { cause: err })
   }
   return { eventType, json: escapeLineSeparators(json) }
 }
