@@ -23,7 +23,7 @@ async function request(url: URL, init: RequestInit): Promise<Response> {
   }
 }
 
-/** `tidings publish <url> <json>`: prints the hub's answer; exits 1 when it is an error. */
+/** `tidings publish <url> <json>`: prints the hub's response and exits with 1 when it is an error. */
 export async function publish(args: string[]): Promise<void> {
   const [base, body] = args
   if (body === undefined)

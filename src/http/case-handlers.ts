@@ -25,7 +25,7 @@ async function readOptionalBody(req: IncomingMessage, maxBytes: number): Promise
   return readJsonBody(req, maxBytes)
 }
 
-/** `POST /api/v1/cases`: answers `201` with the new case. */
+/** `POST /api/v1/cases`: responds `201` with the new case. */
 export async function handleCaseCreate(
   cases: CaseService,
   req: IncomingMessage,

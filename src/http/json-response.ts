@@ -1,5 +1,5 @@
 /**
- * JSON answers and the one mapping from error codes to HTTP statuses. Route handlers throw;
+ * JSON responses and the one mapping from error codes to HTTP statuses. Route handlers throw;
  * this module turns what they throw into a response.
  * @module
  */
@@ -44,7 +44,7 @@ export function statusOf(err: unknown): number {
 }
 
 /**
- * Answers a request with the error as JSON. Unexpected errors get a generic message, so that no
+ * Responds to a request with the error as JSON. Unexpected errors get a generic message, so that no
  * internal detail leaks to the client; the caller logs them.
  */
 export function sendError(res: ServerResponse, err: unknown): void {

@@ -99,7 +99,7 @@ export function createHubRouter(options: HubRouterOptions): HubRouter {
       const status = statusOf(err)
       if (status >= 500) options.onServerError?.(err, req)
       // A 413 leaves the body unread and closes the connection, so requests pipelined behind it
-      // must not run: their answers could never be sent.
+      // must not run, because their responses could never be sent.
       if (status === 413) closingSockets.add(req.socket)
       sendError(res, err)
     }
@@ -119,7 +119,7 @@ export function createHubRouter(options: HubRouterOptions): HubRouter {
 
   const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (carriesEventStream(req.socket)) {
-      // Pipelined behind an event stream, which never ends, so no answer could ever be sent.
+      // Pipelined behind an event stream, which never ends, so no response could ever be sent.
       req.socket.destroy()
       return true
     }

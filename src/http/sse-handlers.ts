@@ -63,7 +63,7 @@ export async function handleSubscribe(
 
 /**
  * Handles `POST /api/v1/events`: the body is the event, a JSON object with an `eventType`.
- * Answers `202` with the event's position once the store has accepted it.
+ * Responds `202` with the event's position once the store has accepted it.
  * @throws {TidingsError} for bad input or a failed store; nothing was appended.
  */
 export async function handlePublish(

@@ -1,11 +1,11 @@
 /**
- * Where a new connection starts reading the log. Pure, so every rule can be tested alone.
+ * Start position of a new connection in the log. Pure, so every rule can be tested alone.
  * @module
  */
 import type { LogBounds, SubscriptionRecord } from '../store/event-store.js'
 import type { EventCursor } from '../wire/event-id.js'
 
-/** What the client sent to say where it left off. */
+/** The client's statement of where it left off. */
 export interface ResumeRequest {
   /** Subscription id from the path, as a Valtimo client sends it. */
   readonly subscriptionId?: string
@@ -13,7 +13,7 @@ export interface ResumeRequest {
   readonly lastEventId?: EventCursor
 }
 
-/** What the hub knows of the subscription named by the request. */
+/** Hub state of the subscription named by the request. */
 export interface ResumeContext {
   /** The stored record, `undefined` when none exists or it expired. */
   readonly record: SubscriptionRecord | undefined
@@ -24,10 +24,10 @@ export interface ResumeContext {
   readonly uncleanResumeWindow: number
 }
 
-/** Why a requested resume could not be complete. */
+/** Reason a requested resume could not be complete. */
 export type ResetReason = 'subscription-not-found' | 'events-trimmed' | 'position-ahead'
 
-/** Where the connection starts. */
+/** Start of the connection: new, reset, or resumed from a position. */
 export type ResumePlan =
   | { readonly kind: 'new' }
   | { readonly kind: 'reset'; readonly reason: ResetReason; readonly subscriptionId?: string }
@@ -42,7 +42,7 @@ export function requestedSubscriptionId(request: ResumeRequest): string | undefi
  * Decides where a connection starts.
  *
  * - `Last-Event-ID` is the exact position the client has, so the resume is exact.
- * - By path id alone the hub only knows what it wrote. After a clean close that is what arrived.
+ * - By path id alone the hub only has its record of what it wrote. After a clean close that is what arrived.
  *   Otherwise (the connection is still open, or it failed) the last events written may sit in a
  *   dead socket, so the replay starts `uncleanResumeWindow` events earlier: duplicates, which
  *   carry the same ids, instead of a loss. The window never reaches below the subscription's

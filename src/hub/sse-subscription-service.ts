@@ -50,7 +50,7 @@ import {
 
 /** Options of `SseSubscriptionService`. Every duration is in milliseconds. */
 export interface SseSubscriptionServiceOptions {
-  /** Where the log and subscriptions live. The service closes it on `close()`. */
+  /** Store of the log and subscriptions. The service closes it on `close()`. */
   readonly store: EventStore
   /** Default 15 s. */
   readonly heartbeatIntervalMs?: number
@@ -138,7 +138,7 @@ export interface SseSubscriptionServiceEvents {
   maintained: [MaintenanceInfo]
 }
 
-/** What a client sent to open or resume a subscription. */
+/** A client's request to open or resume a subscription. */
 export interface SubscribeRequest extends ResumeRequest {
   /** The response to stream into. The service writes its status, headers and body. */
   readonly res: ServerResponse
@@ -523,7 +523,7 @@ export class SseSubscriptionService
   /**
    * Moves the dispatched head over events that retention removed before this hub dispatched them,
    * which happens only when it fell far behind a shared log. Live streams would miss them, so
-   * they end; their clients resume and are told to reset.
+   * they end, and their clients resume with a reset.
    */
   #skipTrimmed(position: number): void {
     for (const connection of [...this.#live]) connection.end('trimmed')

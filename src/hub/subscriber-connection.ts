@@ -20,11 +20,11 @@ import type { ConnectionState } from '../store/event-store.js'
 import { eventIdPrefix } from '../wire/event-id.js'
 import type { EncodedEvent } from './encoded-event.js'
 
-/** Why a connection ended. */
+/** Reason a connection ended. */
 export type DisconnectReason =
   'client' | 'server' | 'shutdown' | 'replaced' | 'slow' | 'trimmed' | 'error'
 
-/** What a connection needs from the hub that owns it. @internal */
+/** Hub operations a connection needs. @internal */
 export interface ConnectionHost {
   /** Newest position dispatched to live connections. */
   readonly dispatchedHead: number
@@ -208,7 +208,7 @@ export class SubscriberConnection {
       if (this.#phase !== 'replaying') return
       if (events[0]?.position !== this.position + 1) {
         // Retention removed events this connection had not received yet. Ending the stream lets
-        // the client resume, and the resume tells it to reset.
+        // the client resume, and the resume signals a reset.
         this.end('trimmed')
         return
       }

@@ -31,7 +31,7 @@ export interface NewEvent {
 }
 
 /**
- * How the last connection of a subscription ended: still `open`, `closed` cleanly (everything
+ * End state of a subscription's last connection: still `open`, `closed` cleanly (everything
  * written was flushed), or `failed` (a socket error, or a hub that died), in which case the last
  * events written may never have arrived.
  */
@@ -88,7 +88,7 @@ export interface AppendNotice {
 }
 
 /**
- * Where a store reports connection trouble and recovery: a subset of pino's logger, so the hub's
+ * Logger through which a store reports connection trouble and recovery: a subset of pino's logger, so the hub's
  * logger fits. Stores never log event payloads or credentials.
  */
 export interface StoreLogger {
