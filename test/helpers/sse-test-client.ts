@@ -39,6 +39,8 @@ export interface OpenSseOptions {
   readonly headers?: Record<string, string>
   /** Feed the parser one byte at a time. Default true. */
   readonly byteByByte?: boolean
+  /** Called with each event as it arrives. */
+  readonly onEvent?: (event: ReceivedEvent) => void
 }
 
 /** Opens `url` and resolves once the response head has arrived. */
@@ -64,7 +66,9 @@ export function openSse(url: string, options: OpenSseOptions = {}): Promise<SseT
           } catch {
             json = undefined
           }
-          events.push({ id: message.id, event: message.event, data: message.data, json })
+          const received = { id: message.id, event: message.event, data: message.data, json }
+          events.push(received)
+          options.onEvent?.(received)
           for (const wake of waiters) wake()
         },
         onComment(comment: string) {
