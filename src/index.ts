@@ -10,16 +10,15 @@ export {
 } from './events/base-sse-event.js'
 export type { SseEventObject } from './events/base-sse-event.js'
 export { SseSubscriptionService } from './hub/sse-subscription-service.js'
+export type { PublishedEvent, SubscribeRequest } from './hub/sse-subscription-service.js'
+export type { SseSubscriptionServiceOptions } from './hub/service-options.js'
 export type {
   ConnectedInfo,
   DisconnectedInfo,
   HubFailure,
   MaintenanceInfo,
-  PublishedEvent,
   SseSubscriptionServiceEvents,
-  SseSubscriptionServiceOptions,
-  SubscribeRequest,
-} from './hub/sse-subscription-service.js'
+} from './hub/service-events.js'
 export type { DisconnectReason } from './hub/subscriber-connection.js'
 export type { ResetReason } from './hub/resume-plan.js'
 export { MemoryStore } from './store/memory-store.js'

@@ -15,7 +15,6 @@ import { DEFAULTS, ESTABLISHED_CONNECTION, SSE_RESPONSE_HEADERS } from '../const
 import {
   HubClosedError,
   InvalidEventError,
-  InvalidOptionError,
   StoreUnavailableError,
   TidingsError,
 } from '../errors.js'
@@ -36,56 +35,18 @@ import { formatEventId } from '../wire/event-id.js'
 import { encodeComment, encodeFrame, encodeRetry } from '../wire/sse-frame.js'
 import { encodeEvent, type EncodedEvent } from './encoded-event.js'
 import { RecentEvents } from './recent-events.js'
+import { planResume, requestedSubscriptionId, type ResumeRequest } from './resume-plan.js'
 import {
-  planResume,
-  requestedSubscriptionId,
-  type ResetReason,
-  type ResumeRequest,
-} from './resume-plan.js'
+  resolveOptions,
+  type ResolvedOptions,
+  type SseSubscriptionServiceOptions,
+} from './service-options.js'
+import type { MaintenanceInfo, SseSubscriptionServiceEvents } from './service-events.js'
 import {
   SubscriberConnection,
   type ConnectionHost,
   type DisconnectReason,
 } from './subscriber-connection.js'
-
-/** Options of `SseSubscriptionService`. Every duration is in milliseconds. */
-export interface SseSubscriptionServiceOptions {
-  /** Store of the log and subscriptions. The service closes it on `close()`. */
-  readonly store: EventStore
-  /** Default 15 s. */
-  readonly heartbeatIntervalMs?: number
-  /** Reconnection delay sent in the `retry` field. Default 3 s. */
-  readonly retryMs?: number
-  /** Time after which a subscription with no open connection expires. Default 1 hour. */
-  readonly subscriptionTtlMs?: number
-  /** Age after which events leave the log. Default 24 hours. */
-  readonly retentionMaxAgeMs?: number
-  /** Number of newest events the log keeps. Default 100,000. */
-  readonly retentionMaxEvents?: number
-  /** Events replayed before the recorded position after an unclean break. Default 100. */
-  readonly uncleanResumeWindow?: number
-  /** Also write `event: <eventType>` lines, for `addEventListener(type)`. Default false. */
-  readonly namedEvents?: boolean
-  /** Default 1 s. */
-  readonly positionFlushIntervalMs?: number
-  /** Interval of retention and expiry runs. Default 60 s. */
-  readonly maintenanceIntervalMs?: number
-  /** Default 500. */
-  readonly replayBatchSize?: number
-  /** Number of newest events kept encoded in memory for catching up. Default 10,000. */
-  readonly recentEventCacheSize?: number
-  /** Total length of the events in that cache, in UTF-16 code units. Default 32 Mi. */
-  readonly recentEventCacheChars?: number
-  /** Time a subscriber may keep its socket buffer full before it is disconnected. Default 30 s. */
-  readonly slowSubscriberTimeoutMs?: number
-  /**
-   * Interval at which the hub reads the head of a shared log, in case an append notice was lost
-   * while the store was unreachable. Default 1 s. Unused for stores that are not shared.
-   */
-  readonly headPollIntervalMs?: number
-  /** Clock in milliseconds since the epoch. Default `Date.now`. */
-  readonly now?: () => number
-}
 
 /** A published event: its position in the log. */
 export interface PublishedEvent {
@@ -93,87 +54,10 @@ export interface PublishedEvent {
   readonly eventType: string
 }
 
-/** Payload of the `connected` lifecycle event. */
-export interface ConnectedInfo {
-  readonly subscriptionId: string
-  readonly connectionId: number
-  readonly resumed: boolean
-  readonly reset: boolean
-  readonly resetReason?: ResetReason
-  readonly fromPosition: number
-  /** Events between the start position and the newest dispatched one. */
-  readonly missedEvents: number
-  readonly openConnections: number
-}
-
-/** Payload of the `disconnected` lifecycle event. */
-export interface DisconnectedInfo {
-  readonly subscriptionId: string
-  readonly connectionId: number
-  readonly reason: DisconnectReason
-  readonly connectionState: ConnectionState
-  readonly durationMs: number
-  readonly eventsSent: number
-  readonly openConnections: number
-}
-
-/** Payload of the `failed` lifecycle event: an error that no caller could receive. */
-export interface HubFailure {
-  readonly kind: 'replay' | 'tail' | 'position-flush' | 'maintenance' | 'close-record'
-  readonly err: unknown
-  readonly subscriptionId?: string
-}
-
-/** Payload of the `maintained` lifecycle event. */
-export interface MaintenanceInfo {
-  readonly trimmedEvents: number
-  readonly expiredSubscriptions: number
-}
-
-/** Lifecycle events of the service. */
-export interface SseSubscriptionServiceEvents {
-  connected: [ConnectedInfo]
-  disconnected: [DisconnectedInfo]
-  failed: [HubFailure]
-  maintained: [MaintenanceInfo]
-}
-
 /** A client's request to open or resume a subscription. */
 export interface SubscribeRequest extends ResumeRequest {
   /** The response to stream into. The service writes its status, headers and body. */
   readonly res: ServerResponse
-}
-
-type ResolvedOptions = Required<Omit<SseSubscriptionServiceOptions, 'store'>>
-
-function resolveOptions(options: SseSubscriptionServiceOptions): ResolvedOptions {
-  const resolved: ResolvedOptions = {
-    heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs,
-    retryMs: options.retryMs ?? DEFAULTS.retryMs,
-    subscriptionTtlMs: options.subscriptionTtlMs ?? DEFAULTS.subscriptionTtlMs,
-    retentionMaxAgeMs: options.retentionMaxAgeMs ?? DEFAULTS.retentionMaxAgeMs,
-    retentionMaxEvents: options.retentionMaxEvents ?? DEFAULTS.retentionMaxEvents,
-    uncleanResumeWindow: options.uncleanResumeWindow ?? DEFAULTS.uncleanResumeWindow,
-    namedEvents: options.namedEvents ?? false,
-    positionFlushIntervalMs: options.positionFlushIntervalMs ?? DEFAULTS.positionFlushIntervalMs,
-    maintenanceIntervalMs: options.maintenanceIntervalMs ?? DEFAULTS.maintenanceIntervalMs,
-    replayBatchSize: options.replayBatchSize ?? DEFAULTS.replayBatchSize,
-    recentEventCacheSize: options.recentEventCacheSize ?? DEFAULTS.recentEventCacheSize,
-    recentEventCacheChars: options.recentEventCacheChars ?? DEFAULTS.recentEventCacheChars,
-    slowSubscriberTimeoutMs: options.slowSubscriberTimeoutMs ?? DEFAULTS.slowSubscriberTimeoutMs,
-    headPollIntervalMs: options.headPollIntervalMs ?? DEFAULTS.headPollIntervalMs,
-    now: options.now ?? Date.now,
-  }
-  for (const [name, value] of Object.entries(resolved)) {
-    if (typeof value !== 'number') continue
-    const minimum = name === 'uncleanResumeWindow' || name === 'retryMs' ? 0 : 1
-    if (!Number.isSafeInteger(value) || value < minimum) {
-      throw new InvalidOptionError(
-        `Invalid option ${name}: ${value}; expected an integer of at least ${minimum}`,
-      )
-    }
-  }
-  return resolved
 }
 
 /** Resolves true when `promise` settles within `ms`, false otherwise. */

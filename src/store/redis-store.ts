@@ -1,0 +1,738 @@
+/**
+ * An event store in Redis, so that several hub processes share one log and one set of
+ * subscriptions.
+ *
+ * Key layout, every key and the channel under one prefix (default `tidings`):
+ *
+ * - `<prefix>:head` (string): newest position appended, missing while the log is empty.
+ * - `<prefix>:log` (stream): one entry per retained event with the id `<position>-0` and the fields
+ *   `eventType`, `json` and `createdAt` (milliseconds since the epoch).
+ * - `<prefix>:trimmed-through` (string): newest position removed by retention, missing before the
+ *   first trim. Scripts only ever raise it.
+ * - `<prefix>:sub:<id>` (hash): one subscription, with the fields `position`, `startPosition`,
+ *   `connectionState`, `createdAt` and `lastSeenAt`.
+ * - `<prefix>:subs-by-seen` (sorted set): subscription ids scored by `lastSeenAt`, for expiry.
+ * - `<prefix>:appended` (pub/sub channel): one message `<position> <origin>` per append, where the
+ *   origin is the random id of the store instance that appended.
+ *
+ * Appends, trims and subscription changes run as Lua scripts, so each is atomic, and positions
+ * are contiguous across every hub that uses the same prefix.
+ *
+ * The store uses two connections: one for commands and, from the first `watch`, one subscribed to
+ * the channel. While Redis is unreachable, commands fail at once with `StoreUnavailableError`
+ * instead of waiting in a queue, and both connections retry in the background with backoff.
+ *
+ * NOTE: written for one Redis server or a replicated primary, not Redis Cluster, because the
+ * scripts touch keys that Cluster would spread across hash slots. Needs Redis 6.2 or later for
+ * exclusive `XRANGE` bounds and `XTRIM MINID`.
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import { setImmediate as nextIteration } from 'node:timers/promises'
+import { Redis, type RedisOptions } from 'ioredis'
+import { InvalidOptionError, StoreUnavailableError, quoteForMessage } from '../errors.js'
+import { AppendListeners } from './append-listeners.js'
+import type {
+  AppendNotice,
+  ConnectionState,
+  EventStore,
+  LogBounds,
+  NewEvent,
+  RetentionPolicy,
+  StoreLogger,
+  StoredEvent,
+  SubscriptionRecord,
+  SubscriptionUpdate,
+} from './event-store.js'
+import { redactStoreUrl } from './open-store.js'
+
+/** Options of `RedisStore`. */
+export interface RedisStoreOptions {
+  /**
+   * Server URL: `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. Query
+   * parameters are rejected; `redisStoreOptionsFromUrl` turns a `?prefix=` into the option.
+   */
+  readonly url: string
+  /** Prefix of every key and of the channel. Hubs that share a log use the same prefix. Default `tidings`. */
+  readonly prefix?: string
+  /** Clock in milliseconds since the epoch; tests replace it. Default `Date.now`. */
+  readonly now?: () => number
+  /** Receives connection losses (`warn`) and recoveries (`info`). Default silent. */
+  readonly logger?: StoreLogger
+  /**
+   * Connection name shown by `CLIENT LIST`: the command connection uses it as is, the notice
+   * connection with `:watch` appended. Default `tidings`.
+   */
+  readonly clientName?: string
+  /**
+   * Maximum wait between reconnection attempts, in milliseconds. The wait doubles from 100 ms up
+   * to this value. Attempts never stop, so a hub recovers whenever Redis returns. Default 5,000.
+   */
+  readonly maxReconnectDelayMs?: number
+  /** Time a connection attempt may take before it counts as failed, in milliseconds. Default 2,000. */
+  readonly connectTimeoutMs?: number
+  /** Time a command may wait for its reply before it fails, in milliseconds. Default 5,000. */
+  readonly commandTimeoutMs?: number
+}
+
+const DEFAULT_PREFIX = 'tidings'
+const DEFAULT_CLIENT_NAME = 'tidings'
+const DEFAULT_MAX_RECONNECT_DELAY_MS = 5_000
+const DEFAULT_CONNECT_TIMEOUT_MS = 2_000
+const DEFAULT_COMMAND_TIMEOUT_MS = 5_000
+const FIRST_RECONNECT_DELAY_MS = 100
+
+/** Minimum time between two warnings about the same outage. */
+const OUTAGE_WARNING_INTERVAL_MS = 30_000
+
+/** Stream entries a trim script reads per `XRANGE`, and at most per call. */
+const TRIM_BATCH_SIZE = 500
+const TRIM_SCAN_LIMIT = 10_000
+
+/** Subscriptions an expiry script removes per call, and updates an update script applies. */
+const EXPIRE_BATCH_SIZE = 500
+const UPDATE_BATCH_SIZE = 1_000
+
+const CONNECTION_STATES: ReadonlySet<string> = new Set<ConnectionState>([
+  'open',
+  'closed',
+  'failed',
+])
+
+const SILENT_LOGGER: StoreLogger = { info() {}, warn() {}, error() {} }
+
+/**
+ * KEYS: head, log. ARGV: eventType, json, createdAt, channel, origin. Returns the new position.
+ * XADD runs before INCR because a script is not rolled back when a command fails: a failed XADD
+ * must not leave a raised head without its entry, which readers would take for a gap.
+ */
+const APPEND_SCRIPT = `
+local position = (tonumber(redis.call('GET', KEYS[1])) or 0) + 1
+redis.call('XADD', KEYS[2], string.format('%d-0', position),
+  'eventType', ARGV[1], 'json', ARGV[2], 'createdAt', ARGV[3])
+redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[4], string.format('%d %s', position, ARGV[5]))
+return position
+`
+
+/**
+ * KEYS: head, log, trimmed-through. ARGV: appendedBefore, maxEvents, batch size, scan limit.
+ * Returns `{removed, more}`. The cut is the larger of the count limit and the newest position of
+ * the run of old events at the start of the log, the rule the other stores apply. The walk reads
+ * at most the scan limit of entries so that one call never blocks Redis for long, and `more` = 1
+ * asks the caller to call again. Each call reads the state afresh, so calls from several hubs at
+ * once remove every event once and never lower trimmed-through.
+ */
+const TRIM_SCRIPT = `
+local head = tonumber(redis.call('GET', KEYS[1])) or 0
+local trimmed = tonumber(redis.call('GET', KEYS[3])) or 0
+local appendedBefore = tonumber(ARGV[1])
+local batchSize = tonumber(ARGV[3])
+local cut = math.max(head - tonumber(ARGV[2]), trimmed)
+local scanned = 0
+local more = 0
+while true do
+  local entries = redis.call('XRANGE', KEYS[2], string.format('(%d-0', cut), '+', 'COUNT', batchSize)
+  local young = false
+  for _, entry in ipairs(entries) do
+    local fields = entry[2]
+    local createdAt
+    for i = 1, #fields, 2 do
+      if fields[i] == 'createdAt' then createdAt = tonumber(fields[i + 1]) end
+    end
+    if not createdAt or createdAt >= appendedBefore then
+      young = true
+      break
+    end
+    cut = tonumber(string.match(entry[1], '^%d+'))
+  end
+  scanned = scanned + #entries
+  if young or #entries < batchSize then break end
+  if scanned >= tonumber(ARGV[4]) then
+    more = 1
+    break
+  end
+end
+if cut <= trimmed then return {0, more} end
+local removed = redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-0', cut + 1))
+redis.call('SET', KEYS[3], string.format('%d', cut))
+return {removed, more}
+`
+
+/**
+ * KEYS: subs-by-seen, then the hash of each update. ARGV: five per update, namely id, position,
+ * startPosition, connectionState and lastSeenAt, where an empty string leaves the field as it is.
+ * A hash that does not exist is left alone, so an unknown id creates nothing.
+ */
+const UPDATE_SUBSCRIPTIONS_SCRIPT = `
+for i = 2, #KEYS do
+  local base = (i - 2) * 5
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local fields = {'lastSeenAt', ARGV[base + 5]}
+    if ARGV[base + 2] ~= '' then table.insert(fields, 'position'); table.insert(fields, ARGV[base + 2]) end
+    if ARGV[base + 3] ~= '' then table.insert(fields, 'startPosition'); table.insert(fields, ARGV[base + 3]) end
+    if ARGV[base + 4] ~= '' then table.insert(fields, 'connectionState'); table.insert(fields, ARGV[base + 4]) end
+    redis.call('HSET', KEYS[i], unpack(fields))
+    redis.call('ZADD', KEYS[1], ARGV[base + 5], ARGV[base + 1])
+  end
+end
+return 0
+`
+
+/**
+ * KEYS: subs-by-seen. ARGV: lastSeenBefore, key prefix of the hashes, batch size. Removes up to
+ * a batch of subscriptions last seen before the cutoff and returns how many it removed.
+ * NOTE: the hash keys are built in the script rather than passed in KEYS, which standalone Redis
+ * allows and Cluster would not.
+ */
+const EXPIRE_SUBSCRIPTIONS_SCRIPT = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do
+  redis.call('DEL', ARGV[2] .. id)
+end
+if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
+return #ids
+`
+
+/** The scripts, as `defineCommand` adds them to the command connection. */
+interface StoreScripts {
+  tidingsAppend(...args: [head: string, log: string, ...argv: string[]]): Promise<number>
+  tidingsTrim(
+    ...args: [head: string, log: string, trimmedThrough: string, ...argv: string[]]
+  ): Promise<[number, number]>
+  tidingsUpdateSubscriptions(numberOfKeys: number, ...keysAndArgs: string[]): Promise<number>
+  tidingsExpireSubscriptions(...args: [index: string, ...argv: string[]]): Promise<number>
+}
+
+/**
+ * Turns a store URL such as `redis://host:6379/0?prefix=hub1` into `RedisStore` options: the
+ * `prefix` query parameter becomes the `prefix` option and leaves the URL.
+ * @returns the `url` and `prefix` options; `prefix` is left out when the URL has none.
+ * @throws {InvalidOptionError} for a scheme other than `redis:` or `rediss:`, a missing host, a
+ *   database other than a number, an empty prefix, or any other query parameter.
+ * @example
+ * const store = new RedisStore({ ...redisStoreOptionsFromUrl(url), logger })
+ */
+export function redisStoreOptionsFromUrl(url: string): { url: string; prefix?: string } {
+  const parsed = parseRedisUrl(url)
+  const prefixes = parsed.searchParams.getAll('prefix')
+  const unknown = [...parsed.searchParams.keys()].filter((key) => key !== 'prefix')
+  if (unknown.length > 0 || prefixes.length > 1) {
+    throw new InvalidOptionError(
+      `Invalid Redis store URL ${quoteForMessage(redactStoreUrl(url))}; the only query parameter is one prefix, such as ?prefix=hub1`,
+    )
+  }
+  parsed.search = ''
+  const prefix = prefixes[0]
+  if (prefix === undefined) return { url: parsed.toString() }
+  checkPrefix(prefix)
+  return { url: parsed.toString(), prefix }
+}
+
+/** Parses and checks a Redis URL, leaving its query parameters to the caller. */
+function parseRedisUrl(url: string): URL {
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {
+    parsed = undefined
+  }
+  const valid =
+    parsed !== undefined &&
+    (parsed.protocol === 'redis:' || parsed.protocol === 'rediss:') &&
+    parsed.hostname !== '' &&
+    /^(\/\d*)?$/.test(parsed.pathname)
+  if (!parsed || !valid) {
+    throw new InvalidOptionError(
+      `Invalid Redis URL ${quoteForMessage(redactStoreUrl(url))}; expected redis://host:port/db, such as redis://127.0.0.1:6379/0`,
+    )
+  }
+  return parsed
+}
+
+function checkPrefix(prefix: unknown): asserts prefix is string {
+  if (typeof prefix !== 'string' || prefix === '') {
+    throw new InvalidOptionError(
+      `Invalid Redis key prefix ${quoteForMessage(prefix)}; expected a non-empty string`,
+    )
+  }
+}
+
+function checkPositiveNumber(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidOptionError(
+      `Invalid ${name} ${quoteForMessage(value)}; expected a positive number of milliseconds`,
+    )
+  }
+}
+
+/**
+ * Resolves once `client` is ready. While a connection attempt is under way the call waits for its
+ * outcome; otherwise, as while waiting to retry, it rejects at once.
+ */
+function whenReady(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve()
+  if (client.status !== 'connecting' && client.status !== 'connect') {
+    return Promise.reject(new Error(`Redis connection is ${client.status}`))
+  }
+  return new Promise((resolve, reject) => {
+    const settle = (err?: Error) => {
+      clearTimeout(timer)
+      client.off('ready', onReady)
+      client.off('close', onClose)
+      client.off('end', onClose)
+      if (err) reject(err)
+      else resolve()
+    }
+    const onReady = () => settle()
+    const onClose = () => settle(new Error('Redis connection closed while connecting'))
+    const timer = setTimeout(
+      () => settle(new Error(`Redis connection not ready after ${timeoutMs} ms`)),
+      timeoutMs,
+    )
+    client.on('ready', onReady)
+    client.on('close', onClose)
+    client.on('end', onClose)
+  })
+}
+
+/** Closes a connection politely when it is up, and at once otherwise. */
+async function quit(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    try {
+      await client.quit()
+      return
+    } catch {
+      // The connection failed during QUIT; disconnecting below releases it all the same.
+    }
+  }
+  client.disconnect()
+}
+
+/**
+ * Logs the outages of one connection: a warning when it is lost or first fails, at most one more
+ * warning per `OUTAGE_WARNING_INTERVAL_MS` while it stays down, and an info line when it is back.
+ */
+class ConnectionLog {
+  /** Last connection error, the cause of the next failure that is logged or thrown. */
+  lastError: Error | undefined
+  readonly #fields: object
+  readonly #logger: StoreLogger
+  readonly #isClosing: () => boolean
+  #up = false
+  #downSince = Date.now()
+  #failedAttempts = 0
+  #warnedAt: number | undefined
+
+  constructor(client: Redis, fields: object, logger: StoreLogger, isClosing: () => boolean) {
+    this.#fields = fields
+    this.#logger = logger
+    this.#isClosing = isClosing
+    client.on('error', (err: Error) => {
+      this.lastError = err
+    })
+    client.on('close', () => this.#onClose())
+    client.on('ready', () => this.#onReady())
+  }
+
+  #onClose(): void {
+    if (this.#isClosing()) return
+    const now = Date.now()
+    const err = this.lastError
+    if (this.#up) {
+      this.#up = false
+      this.#downSince = now
+      this.#failedAttempts = 0
+      this.#warnedAt = now
+      this.#logger.warn({ ...this.#fields, err }, 'redis connection lost')
+      return
+    }
+    this.#failedAttempts++
+    if (this.#warnedAt === undefined) {
+      this.#warnedAt = now
+      this.#logger.warn({ ...this.#fields, err }, 'redis connection failed')
+    } else if (now - this.#warnedAt >= OUTAGE_WARNING_INTERVAL_MS) {
+      this.#warnedAt = now
+      const fields = { failedAttempts: this.#failedAttempts, downForMs: now - this.#downSince }
+      this.#logger.warn({ ...this.#fields, ...fields, err }, 'redis still unreachable')
+    }
+  }
+
+  #onReady(): void {
+    if (this.#warnedAt !== undefined) {
+      const fields = {
+        failedAttempts: this.#failedAttempts,
+        downForMs: Date.now() - this.#downSince,
+      }
+      this.#logger.info({ ...this.#fields, ...fields }, 'redis connection restored')
+    }
+    this.#up = true
+    this.#warnedAt = undefined
+    this.lastError = undefined
+  }
+}
+
+/**
+ * Keeps the log in a Redis Stream and subscriptions in hashes, through `ioredis`. Hub processes
+ * that use the same server and prefix share one log.
+ *
+ * Append notices of this process carry the event. Appends of other processes arrive over pub/sub
+ * as head-only notices; a head-only notice announces every append up to its head, so one whose
+ * head was already announced is skipped. Messages published while the notice connection is down
+ * are lost, so after it reconnects the store reads the head and announces it.
+ *
+ * NOTE: when a command fails because the connection dropped or the reply timed out, Redis may
+ * still have run it, so a failed `append` can have stored its event. Hubs deliver that event like
+ * any other, but the caller was told it failed.
+ *
+ * @example
+ * const store = new RedisStore({ url: 'redis://127.0.0.1:6379', prefix: 'hub1', logger })
+ */
+export class RedisStore implements EventStore {
+  readonly kind = 'redis'
+  readonly shared = true
+  readonly #now: () => number
+  readonly #logger: StoreLogger
+  readonly #listeners = new AppendListeners()
+  readonly #keys
+  /** Random id of this instance, which lets it skip its own messages on the channel. */
+  readonly #origin = randomUUID()
+  /** Host and port, for messages and logs; the URL may contain a password. */
+  readonly #address: string
+  readonly #url: string
+  readonly #clientOptions: RedisOptions
+  readonly #clientName: string
+  readonly #connectTimeoutMs: number
+  readonly #commands: Redis & StoreScripts
+  readonly #commandLog: ConnectionLog
+  #subscriber: Redis | undefined
+  #subscribedBefore = false
+  /** Newest head given to listeners. */
+  #notifiedHead = 0
+  #closing: Promise<void> | undefined
+
+  /**
+   * Checks the options and starts connecting; the first commands wait for the connection.
+   * @throws {InvalidOptionError} for an invalid URL, an empty prefix or client name, or a
+   *   duration that is not a positive number.
+   */
+  constructor(options: RedisStoreOptions) {
+    const parsed = parseRedisUrl(options.url)
+    if (parsed.search !== '') {
+      throw new InvalidOptionError(
+        `Invalid Redis URL ${quoteForMessage(redactStoreUrl(options.url))}; remove the query parameters and set the prefix option instead, or call redisStoreOptionsFromUrl`,
+      )
+    }
+    const prefix = options.prefix ?? DEFAULT_PREFIX
+    checkPrefix(prefix)
+    const clientName = options.clientName ?? DEFAULT_CLIENT_NAME
+    if (!/^[!-~]+$/.test(clientName)) {
+      throw new InvalidOptionError(
+        `Invalid Redis client name ${quoteForMessage(clientName)}; expected printable ASCII without spaces`,
+      )
+    }
+    const maxReconnectDelayMs = options.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS
+    const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+    const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
+    checkPositiveNumber('maxReconnectDelayMs', maxReconnectDelayMs)
+    checkPositiveNumber('connectTimeoutMs', connectTimeoutMs)
+    checkPositiveNumber('commandTimeoutMs', commandTimeoutMs)
+
+    this.#now = options.now ?? Date.now
+    this.#logger = options.logger ?? SILENT_LOGGER
+    this.#address = parsed.host
+    this.#url = options.url
+    this.#clientName = clientName
+    this.#connectTimeoutMs = connectTimeoutMs
+    this.#keys = {
+      head: `${prefix}:head`,
+      log: `${prefix}:log`,
+      trimmedThrough: `${prefix}:trimmed-through`,
+      subscriptionPrefix: `${prefix}:sub:`,
+      subscriptionsBySeen: `${prefix}:subs-by-seen`,
+      appended: `${prefix}:appended`,
+    }
+    this.#clientOptions = {
+      // Fail fast during an outage: no queue for commands issued while disconnected, and a
+      // command in flight when the connection drops fails instead of being sent again, because
+      // sending an append twice would store the event twice.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      connectTimeout: connectTimeoutMs,
+      commandTimeout: commandTimeoutMs,
+      retryStrategy: (attempt) =>
+        Math.min(FIRST_RECONNECT_DELAY_MS * 2 ** Math.min(attempt - 1, 20), maxReconnectDelayMs),
+    }
+
+    const commands = new Redis(this.#url, { ...this.#clientOptions, connectionName: clientName })
+    commands.defineCommand('tidingsAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT })
+    commands.defineCommand('tidingsTrim', { numberOfKeys: 3, lua: TRIM_SCRIPT })
+    commands.defineCommand('tidingsUpdateSubscriptions', { lua: UPDATE_SUBSCRIPTIONS_SCRIPT })
+    commands.defineCommand('tidingsExpireSubscriptions', {
+      numberOfKeys: 1,
+      lua: EXPIRE_SUBSCRIPTIONS_SCRIPT,
+    })
+    this.#commands = commands as Redis & StoreScripts
+    this.#commandLog = this.#logConnection(commands, 'commands')
+  }
+
+  async append(event: NewEvent): Promise<StoredEvent> {
+    const createdAt = this.#now()
+    const position = await this.#run('append an event', (redis) =>
+      redis.tidingsAppend(
+        this.#keys.head,
+        this.#keys.log,
+        event.eventType,
+        event.json,
+        String(createdAt),
+        this.#keys.appended,
+        this.#origin,
+      ),
+    )
+    const stored: StoredEvent = {
+      position: Number(position),
+      eventType: event.eventType,
+      json: event.json,
+      createdAt,
+    }
+    this.#notifiedHead = Math.max(this.#notifiedHead, stored.position)
+    this.#listeners.notify({ head: stored.position, event: stored })
+    return stored
+  }
+
+  async readAfter(position: number, limit: number): Promise<StoredEvent[]> {
+    const count = Math.floor(limit)
+    if (!(count >= 1)) return []
+    const after = Math.max(0, Math.floor(position))
+    const entries = await this.#run('read the log', (redis) =>
+      redis.xrange(this.#keys.log, `(${after}-0`, '+', 'COUNT', count),
+    )
+    return entries.map(([id, fields]) => toStoredEvent(id, fields))
+  }
+
+  async bounds(): Promise<LogBounds> {
+    const [head, trimmedThrough] = await this.#run('read the log bounds', (redis) =>
+      redis.mget(this.#keys.head, this.#keys.trimmedThrough),
+    )
+    return { trimmedThrough: Number(trimmedThrough ?? 0), head: Number(head ?? 0) }
+  }
+
+  async trim(policy: RetentionPolicy): Promise<number> {
+    let removed = 0
+    for (;;) {
+      const [count, more] = await this.#run('trim the log', (redis) =>
+        redis.tidingsTrim(
+          this.#keys.head,
+          this.#keys.log,
+          this.#keys.trimmedThrough,
+          String(policy.appendedBefore),
+          String(policy.maxEvents),
+          String(TRIM_BATCH_SIZE),
+          String(TRIM_SCAN_LIMIT),
+        ),
+      )
+      removed += Number(count)
+      if (Number(more) !== 1) return removed
+    }
+  }
+
+  watch(listener: (notice: AppendNotice) => void): () => void {
+    const remove = this.#listeners.add(listener)
+    if (!this.#subscriber && !this.#closing) this.#subscriber = this.#subscribe()
+    return remove
+  }
+
+  async createSubscription(record: SubscriptionRecord): Promise<void> {
+    const results = await this.#run('create a subscription', (redis) =>
+      redis
+        .multi()
+        .hset(this.#subscriptionKey(record.id), {
+          position: String(record.position),
+          startPosition: String(record.startPosition),
+          connectionState: record.connectionState,
+          createdAt: String(record.createdAt),
+          lastSeenAt: String(record.lastSeenAt),
+        })
+        .zadd(this.#keys.subscriptionsBySeen, String(record.lastSeenAt), record.id)
+        .exec(),
+    )
+    const failure = results?.find(([err]) => err)?.[0]
+    if (!results || failure) {
+      throw new StoreUnavailableError(`Redis at ${this.#address} failed to create a subscription`, {
+        cause: failure ?? new Error('transaction discarded'),
+      })
+    }
+  }
+
+  async getSubscription(id: string): Promise<SubscriptionRecord | undefined> {
+    const fields = await this.#run('read a subscription', (redis) =>
+      redis.hgetall(this.#subscriptionKey(id)),
+    )
+    if (Object.keys(fields).length === 0) return undefined
+    return toSubscription(id, fields)
+  }
+
+  async updateSubscriptions(updates: readonly SubscriptionUpdate[]): Promise<void> {
+    // Each batch is atomic. A failure between batches leaves the earlier ones applied, which is
+    // harmless because updates only record newer positions and times.
+    for (let start = 0; start < updates.length; start += UPDATE_BATCH_SIZE) {
+      const batch = updates.slice(start, start + UPDATE_BATCH_SIZE)
+      const keys = [this.#keys.subscriptionsBySeen]
+      const values: string[] = []
+      for (const update of batch) {
+        keys.push(this.#subscriptionKey(update.id))
+        values.push(
+          update.id,
+          update.position === undefined ? '' : String(update.position),
+          update.startPosition === undefined ? '' : String(update.startPosition),
+          update.connectionState ?? '',
+          String(update.lastSeenAt),
+        )
+      }
+      await this.#run('update subscriptions', (redis) =>
+        redis.tidingsUpdateSubscriptions(keys.length, ...keys, ...values),
+      )
+    }
+  }
+
+  async expireSubscriptions(lastSeenBefore: number): Promise<number> {
+    let removed = 0
+    for (;;) {
+      const count = await this.#run('expire subscriptions', (redis) =>
+        redis.tidingsExpireSubscriptions(
+          this.#keys.subscriptionsBySeen,
+          String(lastSeenBefore),
+          this.#keys.subscriptionPrefix,
+          String(EXPIRE_BATCH_SIZE),
+        ),
+      )
+      removed += Number(count)
+      if (Number(count) < EXPIRE_BATCH_SIZE) return removed
+    }
+  }
+
+  /** Closes both connections. Calling it again returns the same promise. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown()
+    return this.#closing
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#listeners.clear()
+    const clients = this.#subscriber ? [this.#commands, this.#subscriber] : [this.#commands]
+    await Promise.all(clients.map(quit))
+  }
+
+  #subscriptionKey(id: string): string {
+    return `${this.#keys.subscriptionPrefix}${id}`
+  }
+
+  /** Runs a command once the connection is ready, and wraps any failure. */
+  async #run<T>(action: string, command: (redis: Redis & StoreScripts) => Promise<T>): Promise<T> {
+    try {
+      await whenReady(this.#commands, this.#connectTimeoutMs + 500)
+    } catch (err) {
+      const cause = this.#closing ? err : (this.#commandLog.lastError ?? err)
+      const reason = this.#closing ? 'the store is closed' : 'Redis is unreachable'
+      throw new StoreUnavailableError(
+        `Failed to ${action} because ${reason} at ${this.#address}; check that the server is running`,
+        { cause },
+      )
+    }
+    try {
+      return await command(this.#commands)
+    } catch (err) {
+      throw new StoreUnavailableError(`Redis at ${this.#address} failed to ${action}`, {
+        cause: err,
+      })
+    }
+  }
+
+  #logConnection(client: Redis, connection: 'commands' | 'watch'): ConnectionLog {
+    const fields = { store: this.kind, connection, address: this.#address }
+    return new ConnectionLog(client, fields, this.#logger, () => this.#closing !== undefined)
+  }
+
+  /** Opens the notice connection; it subscribes again after every reconnection. */
+  #subscribe(): Redis {
+    const subscriber = new Redis(this.#url, {
+      ...this.#clientOptions,
+      connectionName: `${this.#clientName}:watch`,
+      autoResubscribe: false,
+    })
+    this.#logConnection(subscriber, 'watch')
+    subscriber.on('message', (_channel: string, message: string) => this.#onMessage(message))
+    subscriber.on('ready', () => void this.#onSubscriberReady(subscriber))
+    return subscriber
+  }
+
+  #onMessage(message: string): void {
+    const [positionText, origin] = message.split(' ')
+    if (origin === this.#origin) return
+    const head = Number(positionText)
+    if (Number.isSafeInteger(head)) this.#notifyHead(head, false)
+  }
+
+  async #onSubscriberReady(subscriber: Redis): Promise<void> {
+    try {
+      await subscriber.subscribe(this.#keys.appended)
+    } catch {
+      // The connection dropped again; its log records why, and the next `ready` subscribes.
+      return
+    }
+    const reconnected = this.#subscribedBefore
+    this.#subscribedBefore = true
+    let head: number
+    try {
+      head = (await this.bounds()).head
+    } catch (err) {
+      if (!this.#closing) {
+        this.#logger.warn({ store: this.kind, err }, 'redis head read after subscribing failed')
+      }
+      return
+    }
+    // Lets the notices of this process's appends that completed before the read reach the
+    // listeners first, so that they are not announced twice.
+    await nextIteration()
+    if (!this.#closing) this.#notifyHead(head, reconnected)
+  }
+
+  /**
+   * Announces a head without its event. After a reconnection the head is announced even when it
+   * is not new, as a sign that messages may have been lost.
+   */
+  #notifyHead(head: number, always: boolean): void {
+    if (!always && head <= this.#notifiedHead) return
+    this.#notifiedHead = Math.max(this.#notifiedHead, head)
+    this.#listeners.notify({ head })
+  }
+}
+
+function toStoredEvent(id: string, fields: readonly string[]): StoredEvent {
+  const values = new Map<string, string>()
+  for (let i = 0; i + 1 < fields.length; i += 2) values.set(fields[i]!, fields[i + 1]!)
+  return {
+    position: Number.parseInt(id, 10),
+    eventType: values.get('eventType') ?? '',
+    json: values.get('json') ?? '',
+    createdAt: Number(values.get('createdAt')),
+  }
+}
+
+function toSubscription(id: string, fields: Record<string, string>): SubscriptionRecord {
+  const state = fields.connectionState ?? ''
+  if (!CONNECTION_STATES.has(state)) {
+    throw new StoreUnavailableError(
+      `Subscription ${quoteForMessage(id)} in Redis has an invalid connection state ${quoteForMessage(state)}`,
+    )
+  }
+  return {
+    id,
+    position: Number(fields.position),
+    startPosition: Number(fields.startPosition),
+    connectionState: state as ConnectionState,
+    createdAt: Number(fields.createdAt),
+    lastSeenAt: Number(fields.lastSeenAt),
+  }
+}
