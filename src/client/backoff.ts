@@ -4,7 +4,7 @@
  * @module
  */
 
-/** How a reconnection delay is drawn. */
+/** Jitter strategy of the reconnection delay. */
 export type JitterStrategy = 'full' | 'decorrelated'
 
 /** Settings of the reconnection delay. Durations are in milliseconds. */
@@ -16,7 +16,7 @@ export interface BackoffOptions {
   readonly jitter: JitterStrategy
 }
 
-/** Longest delay `setTimeout` accepts; longer ones fire at once in browsers and Node. */
+/** Maximum delay `setTimeout` accepts. Node and browsers fire a longer timer after about 1 ms. */
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1
 
 /** Range a delay is drawn from, in milliseconds. */

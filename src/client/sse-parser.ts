@@ -113,8 +113,8 @@ export class SseParser {
       return
     }
 
-    // [spec] The field name runs to the first colon; one space after the colon is removed. A line
-    // without a colon is a field with an empty value.
+    // [spec] The field name runs to the first colon, and one space after the colon is removed. A
+    // line without a colon is a field with an empty value.
     const colon = line.indexOf(':')
     const field = colon === -1 ? line : line.slice(0, colon)
     let value = colon === -1 ? '' : line.slice(colon + 1)
@@ -133,7 +133,7 @@ export class SseParser {
         break
       case 'retry':
         // [spec] Only a value of ASCII digits sets the reconnection time. Note: an empty value is
-        // ignored too, as browsers do.
+        // ignored too, because it names no number.
         if (ASCII_DIGITS.test(value)) this.#callbacks.onRetry?.(Number(value))
         break
       default:

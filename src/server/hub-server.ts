@@ -67,7 +67,7 @@ export async function startHub(
   options: StartHubOptions = {},
 ): Promise<RunningHub> {
   const log = options.logger ?? createHubLogger(config.logLevel)
-  const store = await openStore(config.storeUrl)
+  const store = await openStore(config.storeUrl, { logger: log.child({ component: 'store' }) })
   const service = new SseSubscriptionService({
     store,
     heartbeatIntervalMs: config.heartbeatIntervalMs,

@@ -13,19 +13,20 @@
  * Ordering: an append takes its position by incrementing the `head` row in the same statement that
  * inserts the event. The row lock on `head` is held until the append commits, so the next append
  * waits for that commit before it reads `head`. Positions are therefore contiguous, commit in
- * position order, and a reader that sees position N + 1 also sees N. A sequence would not give
- * this: its values are handed out before commit, and transactions commit in any order.
+ * position order, and a reader that can read position N + 1 can also read N. A sequence would not
+ * give this, because its values are handed out before commit and transactions commit in any order.
  *
  * Notices: each append calls `pg_notify` on a channel named after the schema, so hubs on other
  * schemas do not hear it. A dedicated connection listens on that channel and reconnects when it is
- * lost; notifications sent while it was away are lost, so after reconnecting it emits one notice
+ * lost. Notifications sent while it was away are lost, so after reconnecting it emits one notice
  * with the current head. Appends made through this store are announced with their event at once,
  * and their notifications are skipped.
  *
- * Requires PostgreSQL 11 or newer.
+ * Needs PostgreSQL 11 or newer, for `hashtextextended`. The tests run against PostgreSQL 15.
  * @module
  */
 import { randomUUID } from 'node:crypto'
+import { Socket } from 'node:net'
 import pg from 'pg'
 import { InvalidOptionError, StoreUnavailableError, quoteForMessage } from '../errors.js'
 import { AppendListeners } from './append-listeners.js'
@@ -47,8 +48,8 @@ export interface PostgresStoreOptions {
   /** Connection URL, such as `postgres://user@host:5432/database`. */
   readonly url: string
   /**
-   * Schema that holds the tables, created when missing. Hubs that share a log use the same schema.
-   * Lowercase letters, digits and `_`, at most 55 characters. Default `tidings`.
+   * Schema that contains the tables, created when missing. Hubs that share a log use the same
+   * schema. Lowercase letters, digits and `_`, at most 55 characters. Default `tidings`.
    */
   readonly schema?: string
   /** Maximum number of pooled connections, besides the one that listens for appends. Default 10. */
@@ -58,8 +59,8 @@ export interface PostgresStoreOptions {
   /** Time a statement may run before it is cancelled and fails, in milliseconds. Default 10,000. */
   readonly queryTimeoutMs?: number
   /**
-   * `application_name` of the pooled connections; the listening connection gets a ` listener`
-   * suffix. Printable ASCII, at most 54 characters. Default `tidings`.
+   * `application_name` of the pooled connections. The listening connection gets the same name
+   * with a ` listener` suffix. Printable ASCII, at most 54 characters. Default `tidings`.
    */
   readonly applicationName?: string
   /** Clock in milliseconds since the epoch; tests replace it. Default `Date.now`. */
@@ -96,6 +97,11 @@ const LISTENER_MAX_DELAY_MS = 10_000
 const LISTENER_STABLE_MS = 30_000
 /** Minimum interval between two warnings with the same message. */
 const WARN_INTERVAL_MS = 30_000
+/**
+ * Time `close()` waits for connections to end cleanly. Ending one waits for the server's reply,
+ * which never comes while the network is silent, so the sockets are destroyed after this time.
+ */
+const CLOSE_TIMEOUT_MS = 2_000
 
 /** Error codes of Node.js sockets and DNS that mean the server cannot be reached. */
 const NETWORK_ERROR_CODES = new Set([
@@ -217,9 +223,9 @@ function checkUrl(value: unknown): URL {
     url = undefined
   }
   if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
-    const shown = typeof value === 'string' ? value.replace(/:[^:/@]*@/, ':***@') : value
+    const redacted = typeof value === 'string' ? value.replace(/:[^:/@]*@/, ':***@') : value
     throw new InvalidOptionError(
-      `Invalid PostgreSQL URL ${quoteForMessage(shown)}; expected postgres://user@host:port/database`,
+      `Invalid PostgreSQL URL ${quoteForMessage(redacted)}; expected postgres://user@host:port/database`,
     )
   }
   return url
@@ -281,10 +287,10 @@ export function parsePostgresStoreUrl(
 /**
  * Keeps the log and subscriptions in PostgreSQL through `pg`, for hubs that share one log.
  *
- * The constructor only checks options. The schema is set up, and the listening connection opened,
- * by `init()`, which every method awaits; `PostgresStore.open` constructs and initializes in one
- * step. Operations fail with `StoreUnavailableError` while the server is unreachable, and work again
- * once it is back.
+ * The constructor checks options and connects nothing. `init()` sets up the schema and opens the
+ * listening connection, and every method awaits it. `PostgresStore.open` constructs and
+ * initializes in one step. Operations fail with `StoreUnavailableError` while the server is
+ * unreachable, and work again once it is back.
  * @example
  * const store = await PostgresStore.open({ url: 'postgres://tidings@db/app', schema: 'hub' })
  */
@@ -303,6 +309,8 @@ export class PostgresStore implements EventStore {
   readonly #listeners = new AppendListeners()
   /** Marks this store's notifications, so that its listener skips the appends it announced. */
   readonly #origin = randomUUID()
+  /** Open sockets of the pool and the listener, destroyed when `close()` times out. */
+  readonly #sockets = new Set<Socket>()
   #initializing: Promise<void> | undefined
   #closing: Promise<void> | undefined
   #closed = false
@@ -354,6 +362,7 @@ export class PostgresStore implements EventStore {
       idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
       keepAlive: true,
       keepAliveInitialDelayMillis: KEEP_ALIVE_INITIAL_DELAY_MS,
+      stream: () => this.#createSocket(),
     }
     this.#listenerConfig = { ...clientConfig, application_name: `${applicationName} listener` }
     this.#pool = new pg.Pool({
@@ -384,8 +393,8 @@ export class PostgresStore implements EventStore {
   }
 
   /**
-   * Sets up the schema and opens the listening connection. Runs once; after a failure, the next
-   * call, or the next operation, tries again.
+   * Sets up the schema and opens the listening connection. Runs once, unless it fails, in which
+   * case the next call or operation tries again.
    * @throws {StoreUnavailableError} when the server cannot be reached or the schema set up.
    */
   async init(): Promise<void> {
@@ -456,7 +465,8 @@ export class PostgresStore implements EventStore {
         const state = await client.query<{ head: string; first_young: string | null }>(
           `SELECT h.value AS head,
              (SELECT position FROM ${schema}.events
-              WHERE created_at >= $1 AND position <= h.value ORDER BY position LIMIT 1) AS first_young
+              WHERE created_at >= $1 AND position <= h.value
+              ORDER BY position LIMIT 1) AS first_young
            FROM ${schema}.log_state h WHERE h.key = 'head'`,
           [toBigintBound(policy.appendedBefore)],
         )
@@ -558,11 +568,29 @@ export class PostgresStore implements EventStore {
     this.#closed = true
     this.#listeners.clear()
     clearTimeout(this.#reconnectTimer)
-    // A set-up in progress ends its own listening connection once it sees the store closed.
+    // A set-up in progress ends its own listening connection once it finds the store closed.
     await this.#initializing?.catch(() => {})
     const listener = this.#listener
     this.#listener = undefined
-    await Promise.allSettled([listener?.end(), this.#pool.end()])
+    const ended = Promise.allSettled([listener?.end(), this.#pool.end()])
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), CLOSE_TIMEOUT_MS)
+    })
+    const late = await Promise.race([ended.then(() => false), timedOut])
+    clearTimeout(timer)
+    if (!late) return
+
+    for (const socket of this.#sockets) socket.destroy()
+    await ended
+  }
+
+  /** Creates the socket of a connection, and tracks it until it closes. */
+  #createSocket(): Socket {
+    const socket = new Socket()
+    this.#sockets.add(socket)
+    socket.once('close', () => this.#sockets.delete(socket))
+    return socket
   }
 
   /**
@@ -614,14 +642,14 @@ export class PostgresStore implements EventStore {
       err.message.includes('statement timeout')
     ) {
       return new StoreUnavailableError(
-        `Failed to ${action}: PostgreSQL did not finish within ${this.#queryTimeoutMs} ms`,
+        `Failed to ${action}: the statement timed out after ${this.#queryTimeoutMs} ms in PostgreSQL`,
         { cause: err },
       )
     }
     if (err instanceof Error && err.message === 'Query read timeout') {
       this.#markUnreachable(err)
       return new StoreUnavailableError(
-        `Failed to ${action}: PostgreSQL at ${quoteForMessage(this.#server)} did not answer within ${this.#queryTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS} ms`,
+        `Failed to ${action}: PostgreSQL at ${quoteForMessage(this.#server)} timed out after ${this.#queryTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS} ms without a response; check the network to the server`,
         { cause: err },
       )
     }
@@ -649,7 +677,7 @@ export class PostgresStore implements EventStore {
     })
     const listener = await this.#connectListener()
     if (this.#closed) {
-      await listener.end().catch(() => {})
+      void listener.end().catch(() => {})
       return
     }
     this.#adoptListener(listener)
@@ -706,7 +734,7 @@ export class PostgresStore implements EventStore {
       await client.query(`LISTEN ${pg.escapeIdentifier(this.#channel)}`)
       return client
     } catch (err) {
-      await client.end().catch(() => {})
+      void client.end().catch(() => {})
       throw err
     }
   }
@@ -727,7 +755,7 @@ export class PostgresStore implements EventStore {
   #onListenerLost(client: pg.Client, err: Error | undefined): void {
     if (client !== this.#listener) return
     this.#listener = undefined
-    client.end().catch(() => {})
+    void client.end().catch(() => {})
     if (this.#closed) return
     if (performance.now() - this.#listenerConnectedAt >= LISTENER_STABLE_MS) {
       this.#listenerDelayMs = LISTENER_MIN_DELAY_MS
@@ -748,7 +776,7 @@ export class PostgresStore implements EventStore {
   }
 
   async #reconnectListener(): Promise<void> {
-    let client: pg.Client
+    let client: pg.Client | undefined
     let head: number
     try {
       client = await this.#connectListener()
@@ -758,6 +786,7 @@ export class PostgresStore implements EventStore {
       )
       head = Number(rows[0]!.value)
     } catch (err) {
+      void client?.end().catch(() => {})
       if (this.#closed) return
       this.#listenerFailures++
       this.#warnLimited(
@@ -768,7 +797,7 @@ export class PostgresStore implements EventStore {
       return
     }
     if (this.#closed) {
-      await client.end().catch(() => {})
+      void client.end().catch(() => {})
       return
     }
     this.#adoptListener(client)

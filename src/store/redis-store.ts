@@ -50,10 +50,14 @@ import { redactStoreUrl } from './open-store.js'
 export interface RedisStoreOptions {
   /**
    * Server URL: `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. Query
-   * parameters are rejected; `redisStoreOptionsFromUrl` turns a `?prefix=` into the option.
+   * parameters are rejected, so pass a store URL with `?prefix=` through
+   * `redisStoreOptionsFromUrl`.
    */
   readonly url: string
-  /** Prefix of every key and of the channel. Hubs that share a log use the same prefix. Default `tidings`. */
+  /**
+   * Prefix of every key and of the channel. Hubs that share a log use the same prefix. Default
+   * `tidings`.
+   */
   readonly prefix?: string
   /** Clock in milliseconds since the epoch; tests replace it. Default `Date.now`. */
   readonly now?: () => number
@@ -69,7 +73,10 @@ export interface RedisStoreOptions {
    * to this value. Attempts never stop, so a hub recovers whenever Redis returns. Default 5,000.
    */
   readonly maxReconnectDelayMs?: number
-  /** Time a connection attempt may take before it counts as failed, in milliseconds. Default 2,000. */
+  /**
+   * Time a connection attempt may take before it fails, in milliseconds. Commands issued during an
+   * attempt wait for its outcome, so this also bounds how long they can wait. Default 2,000.
+   */
   readonly connectTimeoutMs?: number
   /** Time a command may wait for its reply before it fails, in milliseconds. Default 5,000. */
   readonly commandTimeoutMs?: number
@@ -119,9 +126,9 @@ return position
  * KEYS: head, log, trimmed-through. ARGV: appendedBefore, maxEvents, batch size, scan limit.
  * Returns `{removed, more}`. The cut is the larger of the count limit and the newest position of
  * the run of old events at the start of the log, the rule the other stores apply. The walk reads
- * at most the scan limit of entries so that one call never blocks Redis for long, and `more` = 1
- * asks the caller to call again. Each call reads the state afresh, so calls from several hubs at
- * once remove every event once and never lower trimmed-through.
+ * at most the scan limit of entries so that one call never blocks Redis for long. When it stops
+ * there, `more` is 1 and the caller runs the script again. Each call reads the state afresh, so
+ * calls from several hubs at once remove every event once and never lower trimmed-through.
  */
 const TRIM_SCRIPT = `
 local head = tonumber(redis.call('GET', KEYS[1])) or 0
@@ -132,7 +139,8 @@ local cut = math.max(head - tonumber(ARGV[2]), trimmed)
 local scanned = 0
 local more = 0
 while true do
-  local entries = redis.call('XRANGE', KEYS[2], string.format('(%d-0', cut), '+', 'COUNT', batchSize)
+  local entries = redis.call('XRANGE', KEYS[2], string.format('(%d-0', cut), '+',
+    'COUNT', batchSize)
   local young = false
   for _, entry in ipairs(entries) do
     local fields = entry[2]
@@ -169,9 +177,14 @@ for i = 2, #KEYS do
   local base = (i - 2) * 5
   if redis.call('EXISTS', KEYS[i]) == 1 then
     local fields = {'lastSeenAt', ARGV[base + 5]}
-    if ARGV[base + 2] ~= '' then table.insert(fields, 'position'); table.insert(fields, ARGV[base + 2]) end
-    if ARGV[base + 3] ~= '' then table.insert(fields, 'startPosition'); table.insert(fields, ARGV[base + 3]) end
-    if ARGV[base + 4] ~= '' then table.insert(fields, 'connectionState'); table.insert(fields, ARGV[base + 4]) end
+    local names = {'position', 'startPosition', 'connectionState'}
+    for offset, name in ipairs(names) do
+      local value = ARGV[base + 1 + offset]
+      if value ~= '' then
+        table.insert(fields, name)
+        table.insert(fields, value)
+      end
+    end
     redis.call('HSET', KEYS[i], unpack(fields))
     redis.call('ZADD', KEYS[1], ARGV[base + 5], ARGV[base + 1])
   end
@@ -186,7 +199,8 @@ return 0
  * allows and Cluster would not.
  */
 const EXPIRE_SUBSCRIPTIONS_SCRIPT = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1],
+  'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(ids) do
   redis.call('DEL', ARGV[2] .. id)
 end
@@ -219,7 +233,7 @@ export function redisStoreOptionsFromUrl(url: string): { url: string; prefix?: s
   const unknown = [...parsed.searchParams.keys()].filter((key) => key !== 'prefix')
   if (unknown.length > 0 || prefixes.length > 1) {
     throw new InvalidOptionError(
-      `Invalid Redis store URL ${quoteForMessage(redactStoreUrl(url))}; the only query parameter is one prefix, such as ?prefix=hub1`,
+      `Invalid Redis store URL ${quoteForMessage(redactStoreUrl(url))}; the only supported query parameter is prefix, given once, such as ?prefix=hub1`,
     )
   }
   parsed.search = ''
@@ -266,15 +280,8 @@ function checkPositiveNumber(name: string, value: unknown): void {
   }
 }
 
-/**
- * Resolves once `client` is ready. While a connection attempt is under way the call waits for its
- * outcome; otherwise, as while waiting to retry, it rejects at once.
- */
-function whenReady(client: Redis, timeoutMs: number): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve()
-  if (client.status !== 'connecting' && client.status !== 'connect') {
-    return Promise.reject(new Error(`Redis connection is ${client.status}`))
-  }
+/** Resolves once `client`, which is connecting, is ready, and rejects when the attempt fails. */
+function waitForReady(client: Redis, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const settle = (err?: Error) => {
       clearTimeout(timer)
@@ -377,13 +384,13 @@ class ConnectionLog {
  * that use the same server and prefix share one log.
  *
  * Append notices of this process carry the event. Appends of other processes arrive over pub/sub
- * as head-only notices; a head-only notice announces every append up to its head, so one whose
- * head was already announced is skipped. Messages published while the notice connection is down
+ * as head-only notices. Such a notice announces every append up to its head, so the store skips
+ * one whose head was already announced. Messages published while the notice connection is down
  * are lost, so after it reconnects the store reads the head and announces it.
  *
  * NOTE: when a command fails because the connection dropped or the reply timed out, Redis may
  * still have run it, so a failed `append` can have stored its event. Hubs deliver that event like
- * any other, but the caller was told it failed.
+ * any other, even though its caller received an error.
  *
  * @example
  * const store = new RedisStore({ url: 'redis://127.0.0.1:6379', prefix: 'hub1', logger })
@@ -397,7 +404,7 @@ export class RedisStore implements EventStore {
   readonly #keys
   /** Random id of this instance, which lets it skip its own messages on the channel. */
   readonly #origin = randomUUID()
-  /** Host and port, for messages and logs; the URL may contain a password. */
+  /** Host and port for messages and logs, because the URL may contain a password. */
   readonly #address: string
   readonly #url: string
   readonly #clientOptions: RedisOptions
@@ -405,6 +412,8 @@ export class RedisStore implements EventStore {
   readonly #connectTimeoutMs: number
   readonly #commands: Redis & StoreScripts
   readonly #commandLog: ConnectionLog
+  /** Outcome of the connection attempt under way, shared by the commands that wait for it. */
+  #connecting: Promise<void> | undefined
   #subscriber: Redis | undefined
   #subscribedBefore = false
   /** Newest head given to listeners. */
@@ -412,7 +421,7 @@ export class RedisStore implements EventStore {
   #closing: Promise<void> | undefined
 
   /**
-   * Checks the options and starts connecting; the first commands wait for the connection.
+   * Checks the options and starts connecting. The first commands wait for the connection.
    * @throws {InvalidOptionError} for an invalid URL, an empty prefix or client name, or a
    *   duration that is not a positive number.
    */
@@ -502,7 +511,7 @@ export class RedisStore implements EventStore {
   }
 
   async readAfter(position: number, limit: number): Promise<StoredEvent[]> {
-    const count = Math.floor(limit)
+    const count = Math.min(Math.floor(limit), Number.MAX_SAFE_INTEGER)
     if (!(count >= 1)) return []
     const after = Math.max(0, Math.floor(position))
     const entries = await this.#run('read the log', (redis) =>
@@ -574,8 +583,8 @@ export class RedisStore implements EventStore {
   }
 
   async updateSubscriptions(updates: readonly SubscriptionUpdate[]): Promise<void> {
-    // Each batch is atomic. A failure between batches leaves the earlier ones applied, which is
-    // harmless because updates only record newer positions and times.
+    // Each batch is atomic, which bounds how long one script blocks Redis. A failure between
+    // batches leaves the earlier ones applied, and every record still consistent on its own.
     for (let start = 0; start < updates.length; start += UPDATE_BATCH_SIZE) {
       const batch = updates.slice(start, start + UPDATE_BATCH_SIZE)
       const keys = [this.#keys.subscriptionsBySeen]
@@ -631,13 +640,16 @@ export class RedisStore implements EventStore {
   /** Runs a command once the connection is ready, and wraps any failure. */
   async #run<T>(action: string, command: (redis: Redis & StoreScripts) => Promise<T>): Promise<T> {
     try {
-      await whenReady(this.#commands, this.#connectTimeoutMs + 500)
+      await this.#whenReady()
     } catch (err) {
-      const cause = this.#closing ? err : (this.#commandLog.lastError ?? err)
-      const reason = this.#closing ? 'the store is closed' : 'Redis is unreachable'
+      if (this.#closing) {
+        throw new StoreUnavailableError(`Failed to ${action} because the Redis store is closed`, {
+          cause: err,
+        })
+      }
       throw new StoreUnavailableError(
-        `Failed to ${action} because ${reason} at ${this.#address}; check that the server is running`,
-        { cause },
+        `Failed to ${action} because Redis at ${this.#address} is unreachable; check that the server is running`,
+        { cause: this.#commandLog.lastError ?? err },
       )
     }
     try {
@@ -649,12 +661,28 @@ export class RedisStore implements EventStore {
     }
   }
 
+  /**
+   * Resolves once the command connection is ready. While a connection attempt is under way the
+   * call waits for its outcome. Otherwise, as between reconnection attempts, it rejects at once.
+   */
+  #whenReady(): Promise<void> {
+    const client = this.#commands
+    if (client.status === 'ready') return Promise.resolve()
+    if (client.status !== 'connecting' && client.status !== 'connect') {
+      return Promise.reject(new Error(`Redis connection is ${client.status}`))
+    }
+    this.#connecting ??= waitForReady(client, this.#connectTimeoutMs + 500).finally(() => {
+      this.#connecting = undefined
+    })
+    return this.#connecting
+  }
+
   #logConnection(client: Redis, connection: 'commands' | 'watch'): ConnectionLog {
     const fields = { store: this.kind, connection, address: this.#address }
     return new ConnectionLog(client, fields, this.#logger, () => this.#closing !== undefined)
   }
 
-  /** Opens the notice connection; it subscribes again after every reconnection. */
+  /** Opens the notice connection, which subscribes again after every reconnection. */
   #subscribe(): Redis {
     const subscriber = new Redis(this.#url, {
       ...this.#clientOptions,
@@ -677,8 +705,12 @@ export class RedisStore implements EventStore {
   async #onSubscriberReady(subscriber: Redis): Promise<void> {
     try {
       await subscriber.subscribe(this.#keys.appended)
-    } catch {
-      // The connection dropped again; its log records why, and the next `ready` subscribes.
+    } catch (err) {
+      // After a dropped connection the next `ready` event subscribes again. A refusal, such as an
+      // ACL without SUBSCRIBE, leaves the hub to find appends by polling the head.
+      if (!this.#closing) {
+        this.#logger.warn({ store: this.kind, connection: 'watch', err }, 'redis subscribe failed')
+      }
       return
     }
     const reconnected = this.#subscribedBefore
@@ -688,7 +720,8 @@ export class RedisStore implements EventStore {
       head = (await this.bounds()).head
     } catch (err) {
       if (!this.#closing) {
-        this.#logger.warn({ store: this.kind, err }, 'redis head read after subscribing failed')
+        const fields = { store: this.kind, connection: 'commands', err }
+        this.#logger.warn(fields, 'redis head read after subscribing failed')
       }
       return
     }
