@@ -147,7 +147,7 @@ export function configHelp(): string {
     [
       '--store',
       'TIDINGS_STORE',
-      `store URL: memory: or sqlite:<path> (default ${DEFAULTS.storeUrl})`,
+      `store URL: memory:, sqlite:<path>, redis://…?prefix=<p> or postgres://…?schema=<s> (default ${DEFAULTS.storeUrl})`,
     ],
     ...INTEGER_SETTINGS.map((s) => [
       `--${s.flag}`,
