@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { once } from 'node:events'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { EventSource } from 'eventsource'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
+import {
+  chromiumRequired,
+  chromiumSkipReason,
+  launchChromium,
+  type ChromiumSession,
+} from './helpers/browser.js'
 import ts from 'typescript'
 import type { CaseEventMap as ServerCaseEventMap } from '../src/cases/case-events.js'
 import {
@@ -803,37 +808,23 @@ interface PageGlobals {
   readonly recording: { positions: number[]; errors: string[] }
 }
 
-/** Chromium on the PATH, which CI installs, or `undefined`. */
-function findChromium(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    for (const name of ['chromium', 'chromium-browser']) {
-      if (existsSync(join(dir, name))) return join(dir, name)
-    }
-  }
-  return undefined
-}
-
-const chromiumPath = findChromium()
-const requireServices = process.env.TIDINGS_REQUIRE_SERVICES === '1'
-
 describe('client in Chromium', () => {
-  if (chromiumPath === undefined && requireServices) {
-    it('finds Chromium on the PATH', () => {
-      assert.fail('Chromium is not on the PATH; install it or unset TIDINGS_REQUIRE_SERVICES')
+  if (chromiumSkipReason && chromiumRequired) {
+    it('finds Chromium', () => {
+      assert.fail(`${chromiumSkipReason}; install it or unset TIDINGS_REQUIRE_SERVICES`)
     })
     return
   }
-  const skip = chromiumPath === undefined ? 'Chromium is not on the PATH' : false
+  const skip = chromiumSkipReason
   let temp: ReturnType<typeof makeTempDir>
-  let browser: Browser
+  let session: ChromiumSession | undefined
 
   before(async () => {
     temp = makeTempDir()
-    if (chromiumPath !== undefined)
-      browser = await chromium.launch({ executablePath: chromiumPath })
+    if (!skip) session = await launchChromium()
   })
   after(async () => {
-    await browser?.close()
+    await session?.close()
     temp.remove()
   })
 
@@ -843,7 +834,7 @@ describe('client in Chromium', () => {
    * the TypeScript sources compiled to JavaScript, so the hub itself is unchanged.
    */
   async function openClientPage(hub: TestHub): Promise<Page> {
-    const page = await browser.newPage()
+    const page = await session!.context.newPage()
     await page.route(`${hub.url}/test-client/**`, async (route) => {
       const name = new URL(route.request().url()).pathname.slice('/test-client/'.length)
       if (name === 'index.html') {

@@ -16,6 +16,7 @@ import {
   handleCaseUnassign,
 } from './case-handlers.js'
 import { carriesEventStream } from '../hub/subscriber-connection.js'
+import { createConsoleRoutes } from './console-routes.js'
 import { sendError, sendJson, statusOf } from './json-response.js'
 import { handlePublish, handleSubscribe } from './sse-handlers.js'
 
@@ -24,6 +25,12 @@ export interface HubRouterOptions {
   readonly service: SseSubscriptionService
   /** Mounts the case module under `/api/v1/cases` when given. */
   readonly cases?: CaseService
+  /**
+   * Serves the live console at `/`, with its scripts under `/console/` and `/client/`. Default:
+   * true when `cases` is given, because the console's buttons call the case module. The
+   * standalone hub relies on this default.
+   */
+  readonly console?: boolean
   /** Maximum size of a request body, in bytes. */
   readonly maxBodyBytes?: number
   /** Hears of every request that failed with a 5xx status, for logging. */
@@ -47,7 +54,7 @@ export interface HubRouter {
   lookup(req: IncomingMessage, res: ServerResponse): void
 }
 
-const METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] as const
 
 /** Sockets that close after their current response and take no further request. */
 const closingSockets = new WeakSet<Socket>()
@@ -87,6 +94,13 @@ export function createHubRouter(options: HubRouterOptions): HubRouter {
     route('DELETE', '/api/v1/cases/:caseId/assignee', (_req, res, params) =>
       handleCaseUnassign(cases, res, params['caseId']),
     )
+  }
+  if (options.console ?? cases !== undefined) {
+    for (const { path, handler } of createConsoleRoutes()) {
+      // node:http writes no body in a response to HEAD, so the GET handler serves both.
+      route('GET', path, handler)
+      route('HEAD', path, handler)
+    }
   }
 
   const run = (

@@ -90,6 +90,7 @@ export async function startHub(
   const router = createHubRouter({
     service,
     cases,
+    console: true,
     maxBodyBytes: config.maxBodyBytes,
     onServerError: (err, req) => logRequestFailed(log, err, req),
   })
