@@ -91,7 +91,9 @@ export interface TidingsClient<M extends EventMapOf<M> = AnyEventMap> {
   onReset(handler: (established: EstablishedConnection) => void): Unsubscribe
   /**
    * Calls `handler` for each failed connection attempt, broken stream and unreadable event, and
-   * once more when the client gives up. A stream the hub ends cleanly is no failure.
+   * once more when the client gives up. With the fetch transport, a stream the hub ends cleanly
+   * is no failure. The browser's EventSource cannot tell a clean end from a network error, so
+   * with the `eventsource` transport it is reported as a `network` error before the reconnect.
    */
   onError(handler: (error: TidingsClientError) => void): Unsubscribe
   /** Calls `handler` on every change of `state`. */
