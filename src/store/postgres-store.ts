@@ -26,13 +26,11 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import { Socket } from 'node:net'
 import pg from 'pg'
 import { InvalidOptionError, StoreUnavailableError, quoteForMessage } from '../errors.js'
 import { AppendListeners } from './append-listeners.js'
 import type {
   AppendNotice,
-  ConnectionState,
   EventStore,
   LogBounds,
   NewEvent,
@@ -42,6 +40,22 @@ import type {
   SubscriptionRecord,
   SubscriptionUpdate,
 } from './event-store.js'
+import { CLIENT_TIMEOUT_MARGIN_MS, OpenSockets, createClientConfig } from './postgres-connection.js'
+import { QUERY_CANCELED_SQLSTATE, isConnectionError } from './postgres-errors.js'
+import { PostgresListener } from './postgres-listener.js'
+import { PostgresOutageLog } from './postgres-outage-log.js'
+import {
+  type EventRow,
+  type SubscriptionRow,
+  mergeUpdates,
+  toBigintBound,
+  toStoredEvent,
+  toSubscription,
+} from './postgres-rows.js'
+import { migrateSchema } from './postgres-schema.js'
+import { checkSchema, checkUrl, describeServer } from './postgres-store-url.js'
+
+export { parsePostgresStoreUrl } from './postgres-store-url.js'
 
 /** Options of `PostgresStore`. */
 export interface PostgresStoreOptions {
@@ -69,176 +83,17 @@ export interface PostgresStoreOptions {
   readonly logger?: StoreLogger
 }
 
-const SCHEMA_VERSION = 1
-
 const DEFAULT_SCHEMA = 'tidings'
 const DEFAULT_POOL_SIZE = 10
 const DEFAULT_CONNECT_TIMEOUT_MS = 3_000
 const DEFAULT_QUERY_TIMEOUT_MS = 10_000
 const DEFAULT_APPLICATION_NAME = 'tidings'
 
-/**
- * A schema name the store can use unquoted in notices and messages. The limit keeps the channel
- * name `tidings:<schema>` within PostgreSQL's 63-byte identifiers.
- */
-const SCHEMA_PATTERN = /^(?!pg_)[a-z_][a-z0-9_]{0,54}$/
 const APPLICATION_NAME_PATTERN = /^[\x20-\x7e]{1,54}$/
 
-/** Extra time the client waits beyond `statement_timeout`, so that the server's cancel wins. */
-const CLIENT_TIMEOUT_MARGIN_MS = 1_000
-/** Ends a transaction left idle by a stuck process, which would keep other hubs from trimming. */
-const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
-const KEEP_ALIVE_INITIAL_DELAY_MS = 10_000
 const IDLE_CONNECTION_TIMEOUT_MS = 30_000
 
-const LISTENER_MIN_DELAY_MS = 250
-const LISTENER_MAX_DELAY_MS = 10_000
-/** A listening connection that lasted this long resets the reconnect delay to its minimum. */
-const LISTENER_STABLE_MS = 30_000
-/** Minimum interval between two warnings with the same message. */
-const WARN_INTERVAL_MS = 30_000
-/**
- * Time `close()` waits for connections to end cleanly. Ending one waits for the server's reply,
- * which never comes while the network is silent, so the sockets are destroyed after this time.
- */
-const CLOSE_TIMEOUT_MS = 2_000
-
-/** Error codes of Node.js sockets and DNS that mean the server cannot be reached. */
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-])
-
-/** SQLSTATE codes of a server that shut down or refused to start a session. */
-const SHUTDOWN_SQLSTATES = new Set(['57P01', '57P02', '57P03'])
-
-/** SQLSTATE of a cancelled statement, such as one that ran past `statement_timeout`. */
-const QUERY_CANCELED_SQLSTATE = '57014'
-
 const SILENT_LOGGER: StoreLogger = { info() {}, warn() {}, error() {} }
-
-interface EventRow {
-  position: string
-  event_type: string
-  json: string
-  created_at: string
-}
-
-interface SubscriptionRow {
-  id: string
-  position: string
-  start_position: string
-  connection_state: ConnectionState
-  created_at: string
-  last_seen_at: string
-}
-
-/** A subscription update after merging the updates of one id, with `null` for fields left out. */
-interface MergedUpdate {
-  id: string
-  position: number | null
-  startPosition: number | null
-  connectionState: ConnectionState | null
-  lastSeenAt: number
-}
-
-function toStoredEvent(row: EventRow): StoredEvent {
-  return {
-    position: Number(row.position),
-    eventType: row.event_type,
-    json: row.json,
-    createdAt: Number(row.created_at),
-  }
-}
-
-function toSubscription(row: SubscriptionRow): SubscriptionRecord {
-  return {
-    id: row.id,
-    position: Number(row.position),
-    startPosition: Number(row.start_position),
-    connectionState: row.connection_state,
-    createdAt: Number(row.created_at),
-    lastSeenAt: Number(row.last_seen_at),
-  }
-}
-
-/** Converts a time limit to an integer that a `bigint` parameter accepts, even for ±Infinity. */
-function toBigintBound(ms: number): number {
-  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(Number.MIN_SAFE_INTEGER, Math.ceil(ms)))
-}
-
-/**
- * Merges the updates of each id in order, so that the last value given for a field wins, as if
- * they were applied one after another. Sorted by id, so that concurrent batches from several hubs
- * usually lock rows in the same order; PostgreSQL fails one batch of a remaining deadlock.
- */
-function mergeUpdates(updates: readonly SubscriptionUpdate[]): MergedUpdate[] {
-  const merged = new Map<string, MergedUpdate>()
-  for (const update of updates) {
-    const previous = merged.get(update.id)
-    merged.set(update.id, {
-      id: update.id,
-      position: update.position ?? previous?.position ?? null,
-      startPosition: update.startPosition ?? previous?.startPosition ?? null,
-      connectionState: update.connectionState ?? previous?.connectionState ?? null,
-      lastSeenAt: update.lastSeenAt,
-    })
-  }
-  // Ids are unique after merging, so no two compare equal.
-  return [...merged.values()].sort((a, b) => (a.id < b.id ? -1 : 1))
-}
-
-/** pg's own errors, which have no code, for a connection that failed or was lost. */
-const DRIVER_CONNECTION_MESSAGE =
-  /timeout exceeded when trying to connect|Connection terminated|not queryable|Query read timeout/
-
-/** Returns true when an error means that the server is unreachable or the connection was lost. */
-function isConnectionError(err: unknown): boolean {
-  if (err instanceof pg.DatabaseError) {
-    // SQLSTATE class 08 is "connection exception".
-    return err.code?.startsWith('08') === true || SHUTDOWN_SQLSTATES.has(err.code ?? '')
-  }
-  if (!(err instanceof Error)) return false
-  const code = (err as { code?: unknown }).code
-  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return true
-  return DRIVER_CONNECTION_MESSAGE.test(err.message)
-}
-
-/** Returns `host:port/database` of a connection URL, without user or password, for messages. */
-function describeServer(url: URL): string {
-  return `${decodeURIComponent(url.hostname)}:${url.port || '5432'}${url.pathname}`
-}
-
-function checkUrl(value: unknown): URL {
-  let url: URL | undefined
-  try {
-    if (typeof value === 'string') url = new URL(value)
-  } catch {
-    url = undefined
-  }
-  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
-    const redacted = typeof value === 'string' ? value.replace(/:[^:/@]*@/, ':***@') : value
-    throw new InvalidOptionError(
-      `Invalid PostgreSQL URL ${quoteForMessage(redacted)}; expected postgres://user@host:port/database`,
-    )
-  }
-  return url
-}
-
-function checkSchema(value: unknown): string {
-  if (typeof value !== 'string' || !SCHEMA_PATTERN.test(value)) {
-    throw new InvalidOptionError(
-      `Invalid PostgreSQL schema name ${quoteForMessage(value)}; expected lowercase letters, digits and _, at most 55 characters, not starting with a digit or pg_`,
-    )
-  }
-  return value
-}
 
 function checkPositiveInteger(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
@@ -259,32 +114,6 @@ function checkApplicationName(value: unknown): string {
 }
 
 /**
- * Splits a store URL with an optional `schema` query parameter into `PostgresStore` options. The
- * parameter is removed from the URL handed to the driver.
- * @param storeUrl A URL such as `postgres://tidings@db.internal:5432/app?schema=hub1`.
- * @returns The options `url` and, when the URL has the parameter, `schema`.
- * @throws {InvalidOptionError} for a URL that is not `postgres://` or `postgresql://`, a repeated
- *   `schema` parameter, or an invalid schema name.
- * @example
- * const store = await PostgresStore.open(parsePostgresStoreUrl('postgres://db/app?schema=hub1'))
- */
-export function parsePostgresStoreUrl(
-  storeUrl: string,
-): Pick<PostgresStoreOptions, 'url' | 'schema'> {
-  const url = checkUrl(storeUrl)
-  const schemas = url.searchParams.getAll('schema')
-  if (schemas.length === 0) return { url: storeUrl }
-  if (schemas.length > 1) {
-    throw new InvalidOptionError(
-      `PostgreSQL URL has ${schemas.length} schema parameters; give schema once`,
-    )
-  }
-  const schema = checkSchema(schemas[0])
-  url.searchParams.delete('schema')
-  return { url: url.href, schema }
-}
-
-/**
  * Keeps the log and subscriptions in PostgreSQL through `pg`, for hubs that share one log.
  *
  * The constructor checks options and connects nothing. `init()` sets up the schema and opens the
@@ -298,30 +127,22 @@ export class PostgresStore implements EventStore {
   readonly kind = 'postgres'
   readonly shared = true
   readonly #pool: pg.Pool
-  readonly #listenerConfig: pg.ClientConfig
+  readonly #listener: PostgresListener
   readonly #schema: string
   readonly #quotedSchema: string
   readonly #channel: string
   readonly #server: string
   readonly #queryTimeoutMs: number
   readonly #now: () => number
-  readonly #logger: StoreLogger
+  readonly #outageLog: PostgresOutageLog
   readonly #listeners = new AppendListeners()
   /** Marks this store's notifications, so that its listener skips the appends it announced. */
   readonly #origin = randomUUID()
   /** Open sockets of the pool and the listener, destroyed when `close()` times out. */
-  readonly #sockets = new Set<Socket>()
+  readonly #sockets = new OpenSockets()
   #initializing: Promise<void> | undefined
   #closing: Promise<void> | undefined
   #closed = false
-  /** Time the pool was first found unreachable, or `undefined` while it is reachable. */
-  #unreachableSince: number | undefined
-  readonly #lastWarnings = new Map<string, { at: number; suppressed: number }>()
-  #listener: pg.Client | undefined
-  #listenerConnectedAt = 0
-  #listenerDelayMs = LISTENER_MIN_DELAY_MS
-  #listenerFailures = 0
-  #reconnectTimer: NodeJS.Timeout | undefined
 
   /**
    * Checks the options and creates the connection pool, which connects on first use.
@@ -352,19 +173,27 @@ export class PostgresStore implements EventStore {
     this.#channel = `tidings:${this.#schema}`
     this.#server = describeServer(url)
     this.#now = options.now ?? Date.now
-    this.#logger = options.logger ?? SILENT_LOGGER
+    this.#outageLog = new PostgresOutageLog(
+      options.logger ?? SILENT_LOGGER,
+      { store: this.kind, server: this.#server, schema: this.#schema },
+      () => this.#closed,
+    )
 
-    const clientConfig: pg.ClientConfig = {
-      connectionString: options.url,
-      connectionTimeoutMillis: connectTimeoutMs,
-      statement_timeout: this.#queryTimeoutMs,
-      query_timeout: this.#queryTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
-      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: KEEP_ALIVE_INITIAL_DELAY_MS,
-      stream: () => this.#createSocket(),
-    }
-    this.#listenerConfig = { ...clientConfig, application_name: `${applicationName} listener` }
+    const clientConfig = createClientConfig({
+      url: options.url,
+      connectTimeoutMs,
+      queryTimeoutMs: this.#queryTimeoutMs,
+      stream: () => this.#sockets.create(),
+    })
+    this.#listener = new PostgresListener({
+      config: { ...clientConfig, application_name: `${applicationName} listener` },
+      channel: this.#channel,
+      quotedSchema: this.#quotedSchema,
+      origin: this.#origin,
+      listeners: this.#listeners,
+      log: this.#outageLog,
+      isClosed: () => this.#closed,
+    })
     this.#pool = new pg.Pool({
       ...clientConfig,
       application_name: applicationName,
@@ -373,7 +202,7 @@ export class PostgresStore implements EventStore {
     })
     // An idle connection that fails (a server restart, an administrator's terminate) leaves the
     // pool on its own. Without this listener, the error would crash the process.
-    this.#pool.on('error', (err) => this.#markUnreachable(err))
+    this.#pool.on('error', (err) => this.#outageLog.markUnreachable(err))
   }
 
   /**
@@ -567,30 +396,10 @@ export class PostgresStore implements EventStore {
   async #shutdown(): Promise<void> {
     this.#closed = true
     this.#listeners.clear()
-    clearTimeout(this.#reconnectTimer)
     // A set-up in progress ends its own listening connection once it finds the store closed.
     await this.#initializing?.catch(() => {})
-    const listener = this.#listener
-    this.#listener = undefined
-    const ended = Promise.allSettled([listener?.end(), this.#pool.end()])
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), CLOSE_TIMEOUT_MS)
-    })
-    const late = await Promise.race([ended.then(() => false), timedOut])
-    clearTimeout(timer)
-    if (!late) return
-
-    for (const socket of this.#sockets) socket.destroy()
-    await ended
-  }
-
-  /** Creates the socket of a connection, and tracks it until it closes. */
-  #createSocket(): Socket {
-    const socket = new Socket()
-    this.#sockets.add(socket)
-    socket.once('close', () => this.#sockets.delete(socket))
-    return socket
+    const ended = Promise.allSettled([this.#listener.close(), this.#pool.end()])
+    await this.#sockets.waitForEnd(ended)
   }
 
   /**
@@ -611,7 +420,7 @@ export class PostgresStore implements EventStore {
       })
       await this.#initializing
       const result = await operation()
-      this.#markReachable()
+      this.#outageLog.markReachable()
       return result
     } catch (err) {
       throw this.#toStoreError(action, err)
@@ -647,14 +456,14 @@ export class PostgresStore implements EventStore {
       )
     }
     if (err instanceof Error && err.message === 'Query read timeout') {
-      this.#markUnreachable(err)
+      this.#outageLog.markUnreachable(err)
       return new StoreUnavailableError(
         `Failed to ${action}: PostgreSQL at ${quoteForMessage(this.#server)} timed out after ${this.#queryTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS} ms without a response; check the network to the server`,
         { cause: err },
       )
     }
     if (isConnectionError(err)) {
-      this.#markUnreachable(err)
+      this.#outageLog.markUnreachable(err)
       return new StoreUnavailableError(
         `Failed to ${action}: PostgreSQL at ${quoteForMessage(this.#server)} is unreachable; check that the server is running and that the store URL is correct`,
         { cause: err },
@@ -668,177 +477,7 @@ export class PostgresStore implements EventStore {
 
   /** Creates or upgrades the schema, then opens the listening connection. */
   async #initialize(): Promise<void> {
-    await this.#transaction(async (client) => {
-      // Hubs that start at once would otherwise race to create the same schema and tables.
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-        `tidings schema ${this.#schema}`,
-      ])
-      await this.#migrate(client)
-    })
-    const listener = await this.#connectListener()
-    if (this.#closed) {
-      void listener.end().catch(() => {})
-      return
-    }
-    this.#adoptListener(listener)
-  }
-
-  async #migrate(client: pg.PoolClient): Promise<void> {
-    const schema = this.#quotedSchema
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${schema}.log_state (key text PRIMARY KEY, value bigint NOT NULL)`,
-    )
-    const found = await client.query<{ value: string }>(
-      `SELECT value FROM ${schema}.log_state WHERE key = 'schema_version'`,
-    )
-    const version = found.rows[0] ? Number(found.rows[0].value) : 0
-    if (version > SCHEMA_VERSION) {
-      throw new StoreUnavailableError(
-        `PostgreSQL schema ${quoteForMessage(this.#schema)} has version ${version}, newer than version ${SCHEMA_VERSION} of this Tidings; upgrade Tidings`,
-      )
-    }
-    // Later versions add their steps here, each guarded by `version < N`.
-    await client.query(`
-      CREATE TABLE IF NOT EXISTS ${schema}.events (
-        position bigint PRIMARY KEY,
-        event_type text NOT NULL,
-        json text NOT NULL,
-        created_at bigint NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS ${schema}.subscriptions (
-        id text PRIMARY KEY,
-        position bigint NOT NULL,
-        start_position bigint NOT NULL,
-        connection_state text NOT NULL,
-        created_at bigint NOT NULL,
-        last_seen_at bigint NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS subscriptions_last_seen_at
-        ON ${schema}.subscriptions (last_seen_at);
-      INSERT INTO ${schema}.log_state (key, value)
-        VALUES ('head', 0), ('trimmed_through', 0), ('schema_version', ${SCHEMA_VERSION})
-        ON CONFLICT (key) DO NOTHING;
-      UPDATE ${schema}.log_state SET value = ${SCHEMA_VERSION} WHERE key = 'schema_version';
-    `)
-  }
-
-  /** Opens a connection that listens on the channel, and returns it. */
-  async #connectListener(): Promise<pg.Client> {
-    const client = new pg.Client(this.#listenerConfig)
-    client.on('error', (err) => this.#onListenerLost(client, err))
-    client.on('end', () => this.#onListenerLost(client, undefined))
-    client.on('notification', (message) => this.#onNotification(message))
-    try {
-      await client.connect()
-      await client.query(`LISTEN ${pg.escapeIdentifier(this.#channel)}`)
-      return client
-    } catch (err) {
-      void client.end().catch(() => {})
-      throw err
-    }
-  }
-
-  #adoptListener(client: pg.Client): void {
-    this.#listener = client
-    this.#listenerConnectedAt = performance.now()
-  }
-
-  #onNotification(message: pg.Notification): void {
-    if (message.channel !== this.#channel || message.payload === undefined) return
-    const [positionText, origin] = message.payload.split(' ')
-    if (origin === this.#origin) return
-    const head = Number(positionText)
-    if (Number.isSafeInteger(head)) this.#listeners.notify({ head })
-  }
-
-  #onListenerLost(client: pg.Client, err: Error | undefined): void {
-    if (client !== this.#listener) return
-    this.#listener = undefined
-    void client.end().catch(() => {})
-    if (this.#closed) return
-    if (performance.now() - this.#listenerConnectedAt >= LISTENER_STABLE_MS) {
-      this.#listenerDelayMs = LISTENER_MIN_DELAY_MS
-    }
-    this.#warnLimited({ err }, 'store listener connection lost')
-    this.#scheduleListenerReconnect()
-  }
-
-  /**
-   * Reconnects the listener after a delay that doubles up to 10 s, with jitter so that hubs
-   * restarted together spread out. Once it listens again, it announces the current head.
-   */
-  #scheduleListenerReconnect(): void {
-    const delay = this.#listenerDelayMs * (0.75 + Math.random() * 0.5)
-    this.#listenerDelayMs = Math.min(this.#listenerDelayMs * 2, LISTENER_MAX_DELAY_MS)
-    this.#reconnectTimer = setTimeout(() => void this.#reconnectListener(), delay)
-    this.#reconnectTimer.unref()
-  }
-
-  async #reconnectListener(): Promise<void> {
-    let client: pg.Client | undefined
-    let head: number
-    try {
-      client = await this.#connectListener()
-      // Read after LISTEN, so that every later append is heard.
-      const { rows } = await client.query<{ value: string }>(
-        `SELECT value FROM ${this.#quotedSchema}.log_state WHERE key = 'head'`,
-      )
-      head = Number(rows[0]!.value)
-    } catch (err) {
-      void client?.end().catch(() => {})
-      if (this.#closed) return
-      this.#listenerFailures++
-      this.#warnLimited(
-        { err, attempts: this.#listenerFailures },
-        'store listener reconnect failed',
-      )
-      this.#scheduleListenerReconnect()
-      return
-    }
-    if (this.#closed) {
-      void client.end().catch(() => {})
-      return
-    }
-    this.#adoptListener(client)
-    this.#logger.info(
-      { ...this.#logFields(), attempts: this.#listenerFailures + 1, head },
-      'store listener reconnected',
-    )
-    this.#listenerFailures = 0
-    this.#listeners.notify({ head })
-  }
-
-  #markUnreachable(err: unknown): void {
-    if (this.#closed || this.#unreachableSince !== undefined) return
-    this.#unreachableSince = performance.now()
-    this.#warnLimited({ err }, 'store unreachable')
-  }
-
-  #markReachable(): void {
-    if (this.#unreachableSince === undefined) return
-    const downMs = Math.round(performance.now() - this.#unreachableSince)
-    this.#unreachableSince = undefined
-    this.#logger.info({ ...this.#logFields(), downMs }, 'store reachable again')
-  }
-
-  /** Logs a warning, at most once per 30 s for each message, with the count of those skipped. */
-  #warnLimited(fields: object, message: string): void {
-    const now = performance.now()
-    const last = this.#lastWarnings.get(message)
-    if (last && now - last.at < WARN_INTERVAL_MS) {
-      last.suppressed++
-      return
-    }
-    const suppressed = last?.suppressed ?? 0
-    this.#lastWarnings.set(message, { at: now, suppressed: 0 })
-    this.#logger.warn(
-      { ...this.#logFields(), ...fields, ...(suppressed > 0 ? { suppressed } : {}) },
-      message,
-    )
-  }
-
-  #logFields(): object {
-    return { store: this.kind, server: this.#server, schema: this.#schema }
+    await this.#transaction((client) => migrateSchema(client, this.#schema))
+    await this.#listener.start()
   }
 }

@@ -34,7 +34,6 @@ import { InvalidOptionError, StoreUnavailableError, quoteForMessage } from '../e
 import { AppendListeners } from './append-listeners.js'
 import type {
   AppendNotice,
-  ConnectionState,
   EventStore,
   LogBounds,
   NewEvent,
@@ -45,6 +44,12 @@ import type {
   SubscriptionUpdate,
 } from './event-store.js'
 import { redactStoreUrl } from './open-store.js'
+import { ConnectionLog, createClientOptions, quit, waitForReady } from './redis-connection.js'
+import { toStoredEvent, toSubscription } from './redis-records.js'
+import { defineStoreScripts, type StoreScripts } from './redis-scripts.js'
+import { checkPrefix, parseRedisUrl } from './redis-store-url.js'
+
+export { redisStoreOptionsFromUrl } from './redis-store-url.js'
 
 /** Options of `RedisStore`. */
 export interface RedisStoreOptions {
@@ -87,10 +92,6 @@ const DEFAULT_CLIENT_NAME = 'tidings'
 const DEFAULT_MAX_RECONNECT_DELAY_MS = 5_000
 const DEFAULT_CONNECT_TIMEOUT_MS = 2_000
 const DEFAULT_COMMAND_TIMEOUT_MS = 5_000
-const FIRST_RECONNECT_DELAY_MS = 100
-
-/** Minimum time between two warnings about the same outage. */
-const OUTAGE_WARNING_INTERVAL_MS = 30_000
 
 /** Stream entries a trim script reads per `XRANGE`, and at most per call. */
 const TRIM_BATCH_SIZE = 500
@@ -100,282 +101,13 @@ const TRIM_SCAN_LIMIT = 10_000
 const EXPIRE_BATCH_SIZE = 500
 const UPDATE_BATCH_SIZE = 1_000
 
-const CONNECTION_STATES: ReadonlySet<string> = new Set<ConnectionState>([
-  'open',
-  'closed',
-  'failed',
-])
-
 const SILENT_LOGGER: StoreLogger = { info() {}, warn() {}, error() {} }
-
-/**
- * KEYS: head, log. ARGV: eventType, json, createdAt, channel, origin. Returns the new position.
- * XADD runs before INCR because a script is not rolled back when a command fails: a failed XADD
- * must not leave a raised head without its entry, which readers would take for a gap.
- */
-const APPEND_SCRIPT = `
-local position = (tonumber(redis.call('GET', KEYS[1])) or 0) + 1
-redis.call('XADD', KEYS[2], string.format('%d-0', position),
-  'eventType', ARGV[1], 'json', ARGV[2], 'createdAt', ARGV[3])
-redis.call('INCR', KEYS[1])
-redis.call('PUBLISH', ARGV[4], string.format('%d %s', position, ARGV[5]))
-return position
-`
-
-/**
- * KEYS: head, log, trimmed-through. ARGV: appendedBefore, maxEvents, batch size, scan limit.
- * Returns `{removed, more}`. The cut is the larger of the count limit and the newest position of
- * the run of old events at the start of the log, the rule the other stores apply. The walk reads
- * at most the scan limit of entries so that one call never blocks Redis for long. When it stops
- * there, `more` is 1 and the caller runs the script again. Each call reads the state afresh, so
- * calls from several hubs at once remove every event once and never lower trimmed-through.
- */
-const TRIM_SCRIPT = `
-local head = tonumber(redis.call('GET', KEYS[1])) or 0
-local trimmed = tonumber(redis.call('GET', KEYS[3])) or 0
-local appendedBefore = tonumber(ARGV[1])
-local batchSize = tonumber(ARGV[3])
-local cut = math.max(head - tonumber(ARGV[2]), trimmed)
-local scanned = 0
-local more = 0
-while true do
-  local entries = redis.call('XRANGE', KEYS[2], string.format('(%d-0', cut), '+',
-    'COUNT', batchSize)
-  local young = false
-  for _, entry in ipairs(entries) do
-    local fields = entry[2]
-    local createdAt
-    for i = 1, #fields, 2 do
-      if fields[i] == 'createdAt' then createdAt = tonumber(fields[i + 1]) end
-    end
-    if not createdAt or createdAt >= appendedBefore then
-      young = true
-      break
-    end
-    cut = tonumber(string.match(entry[1], '^%d+'))
-  end
-  scanned = scanned + #entries
-  if young or #entries < batchSize then break end
-  if scanned >= tonumber(ARGV[4]) then
-    more = 1
-    break
-  end
-end
-if cut <= trimmed then return {0, more} end
-local removed = redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-0', cut + 1))
-redis.call('SET', KEYS[3], string.format('%d', cut))
-return {removed, more}
-`
-
-/**
- * KEYS: subs-by-seen, then the hash of each update. ARGV: five per update, namely id, position,
- * startPosition, connectionState and lastSeenAt, where an empty string leaves the field as it is.
- * A hash that does not exist is left alone, so an unknown id creates nothing.
- */
-const UPDATE_SUBSCRIPTIONS_SCRIPT = `
-for i = 2, #KEYS do
-  local base = (i - 2) * 5
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    local fields = {'lastSeenAt', ARGV[base + 5]}
-    local names = {'position', 'startPosition', 'connectionState'}
-    for offset, name in ipairs(names) do
-      local value = ARGV[base + 1 + offset]
-      if value ~= '' then
-        table.insert(fields, name)
-        table.insert(fields, value)
-      end
-    end
-    redis.call('HSET', KEYS[i], unpack(fields))
-    redis.call('ZADD', KEYS[1], ARGV[base + 5], ARGV[base + 1])
-  end
-end
-return 0
-`
-
-/**
- * KEYS: subs-by-seen. ARGV: lastSeenBefore, key prefix of the hashes, batch size. Removes up to
- * a batch of subscriptions last seen before the cutoff and returns how many it removed.
- * NOTE: the hash keys are built in the script rather than passed in KEYS, which standalone Redis
- * allows and Cluster would not.
- */
-const EXPIRE_SUBSCRIPTIONS_SCRIPT = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1],
-  'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(ids) do
-  redis.call('DEL', ARGV[2] .. id)
-end
-if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
-return #ids
-`
-
-/** The scripts, as `defineCommand` adds them to the command connection. */
-interface StoreScripts {
-  tidingsAppend(...args: [head: string, log: string, ...argv: string[]]): Promise<number>
-  tidingsTrim(
-    ...args: [head: string, log: string, trimmedThrough: string, ...argv: string[]]
-  ): Promise<[number, number]>
-  tidingsUpdateSubscriptions(numberOfKeys: number, ...keysAndArgs: string[]): Promise<number>
-  tidingsExpireSubscriptions(...args: [index: string, ...argv: string[]]): Promise<number>
-}
-
-/**
- * Turns a store URL such as `redis://host:6379/0?prefix=hub1` into `RedisStore` options: the
- * `prefix` query parameter becomes the `prefix` option and leaves the URL.
- * @returns the `url` and `prefix` options; `prefix` is left out when the URL has none.
- * @throws {InvalidOptionError} for a scheme other than `redis:` or `rediss:`, a missing host, a
- *   database other than a number, an empty prefix, or any other query parameter.
- * @example
- * const store = new RedisStore({ ...redisStoreOptionsFromUrl(url), logger })
- */
-export function redisStoreOptionsFromUrl(url: string): { url: string; prefix?: string } {
-  const parsed = parseRedisUrl(url)
-  const prefixes = parsed.searchParams.getAll('prefix')
-  const unknown = [...parsed.searchParams.keys()].filter((key) => key !== 'prefix')
-  if (unknown.length > 0 || prefixes.length > 1) {
-    throw new InvalidOptionError(
-      `Invalid Redis store URL ${quoteForMessage(redactStoreUrl(url))}; the only supported query parameter is prefix, given once, such as ?prefix=hub1`,
-    )
-  }
-  parsed.search = ''
-  const prefix = prefixes[0]
-  if (prefix === undefined) return { url: parsed.toString() }
-  checkPrefix(prefix)
-  return { url: parsed.toString(), prefix }
-}
-
-/** Parses and checks a Redis URL, leaving its query parameters to the caller. */
-function parseRedisUrl(url: string): URL {
-  let parsed: URL | undefined
-  try {
-    parsed = new URL(url)
-  } catch {
-    parsed = undefined
-  }
-  const valid =
-    parsed !== undefined &&
-    (parsed.protocol === 'redis:' || parsed.protocol === 'rediss:') &&
-    parsed.hostname !== '' &&
-    /^(\/\d*)?$/.test(parsed.pathname)
-  if (!parsed || !valid) {
-    throw new InvalidOptionError(
-      `Invalid Redis URL ${quoteForMessage(redactStoreUrl(url))}; expected redis://host:port/db, such as redis://127.0.0.1:6379/0`,
-    )
-  }
-  return parsed
-}
-
-function checkPrefix(prefix: unknown): asserts prefix is string {
-  if (typeof prefix !== 'string' || prefix === '') {
-    throw new InvalidOptionError(
-      `Invalid Redis key prefix ${quoteForMessage(prefix)}; expected a non-empty string`,
-    )
-  }
-}
 
 function checkPositiveNumber(name: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new InvalidOptionError(
       `Invalid ${name} ${quoteForMessage(value)}; expected a positive number of milliseconds`,
     )
-  }
-}
-
-/** Resolves once `client`, which is connecting, is ready, and rejects when the attempt fails. */
-function waitForReady(client: Redis, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const settle = (err?: Error) => {
-      clearTimeout(timer)
-      client.off('ready', onReady)
-      client.off('close', onClose)
-      client.off('end', onClose)
-      if (err) reject(err)
-      else resolve()
-    }
-    const onReady = () => settle()
-    const onClose = () => settle(new Error('Redis connection closed while connecting'))
-    const timer = setTimeout(
-      () => settle(new Error(`Redis connection not ready after ${timeoutMs} ms`)),
-      timeoutMs,
-    )
-    client.on('ready', onReady)
-    client.on('close', onClose)
-    client.on('end', onClose)
-  })
-}
-
-/** Closes a connection politely when it is up, and at once otherwise. */
-async function quit(client: Redis): Promise<void> {
-  if (client.status === 'ready') {
-    try {
-      await client.quit()
-      return
-    } catch {
-      // The connection failed during QUIT; disconnecting below releases it all the same.
-    }
-  }
-  client.disconnect()
-}
-
-/**
- * Logs the outages of one connection: a warning when it is lost or first fails, at most one more
- * warning per `OUTAGE_WARNING_INTERVAL_MS` while it stays down, and an info line when it is back.
- */
-class ConnectionLog {
-  /** Last connection error, the cause of the next failure that is logged or thrown. */
-  lastError: Error | undefined
-  readonly #fields: object
-  readonly #logger: StoreLogger
-  readonly #isClosing: () => boolean
-  #up = false
-  #downSince = Date.now()
-  #failedAttempts = 0
-  #warnedAt: number | undefined
-
-  constructor(client: Redis, fields: object, logger: StoreLogger, isClosing: () => boolean) {
-    this.#fields = fields
-    this.#logger = logger
-    this.#isClosing = isClosing
-    client.on('error', (err: Error) => {
-      this.lastError = err
-    })
-    client.on('close', () => this.#onClose())
-    client.on('ready', () => this.#onReady())
-  }
-
-  #onClose(): void {
-    if (this.#isClosing()) return
-    const now = Date.now()
-    const err = this.lastError
-    if (this.#up) {
-      this.#up = false
-      this.#downSince = now
-      this.#failedAttempts = 0
-      this.#warnedAt = now
-      this.#logger.warn({ ...this.#fields, err }, 'redis connection lost')
-      return
-    }
-    this.#failedAttempts++
-    if (this.#warnedAt === undefined) {
-      this.#warnedAt = now
-      this.#logger.warn({ ...this.#fields, err }, 'redis connection failed')
-    } else if (now - this.#warnedAt >= OUTAGE_WARNING_INTERVAL_MS) {
-      this.#warnedAt = now
-      const fields = { failedAttempts: this.#failedAttempts, downForMs: now - this.#downSince }
-      this.#logger.warn({ ...this.#fields, ...fields, err }, 'redis still unreachable')
-    }
-  }
-
-  #onReady(): void {
-    if (this.#warnedAt !== undefined) {
-      const fields = {
-        failedAttempts: this.#failedAttempts,
-        downForMs: Date.now() - this.#downSince,
-      }
-      this.#logger.info({ ...this.#fields, ...fields }, 'redis connection restored')
-    }
-    this.#up = true
-    this.#warnedAt = undefined
-    this.lastError = undefined
   }
 }
 
@@ -461,28 +193,14 @@ export class RedisStore implements EventStore {
       subscriptionsBySeen: `${prefix}:subs-by-seen`,
       appended: `${prefix}:appended`,
     }
-    this.#clientOptions = {
-      // Fail fast during an outage: no queue for commands issued while disconnected, and a
-      // command in flight when the connection drops fails instead of being sent again, because
-      // sending an append twice would store the event twice.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      connectTimeout: connectTimeoutMs,
-      commandTimeout: commandTimeoutMs,
-      retryStrategy: (attempt) =>
-        Math.min(FIRST_RECONNECT_DELAY_MS * 2 ** Math.min(attempt - 1, 20), maxReconnectDelayMs),
-    }
+    this.#clientOptions = createClientOptions({
+      maxReconnectDelayMs,
+      connectTimeoutMs,
+      commandTimeoutMs,
+    })
 
     const commands = new Redis(this.#url, { ...this.#clientOptions, connectionName: clientName })
-    commands.defineCommand('tidingsAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT })
-    commands.defineCommand('tidingsTrim', { numberOfKeys: 3, lua: TRIM_SCRIPT })
-    commands.defineCommand('tidingsUpdateSubscriptions', { lua: UPDATE_SUBSCRIPTIONS_SCRIPT })
-    commands.defineCommand('tidingsExpireSubscriptions', {
-      numberOfKeys: 1,
-      lua: EXPIRE_SUBSCRIPTIONS_SCRIPT,
-    })
-    this.#commands = commands as Redis & StoreScripts
+    this.#commands = defineStoreScripts(commands)
     this.#commandLog = this.#logConnection(commands, 'commands')
   }
 
@@ -739,33 +457,5 @@ export class RedisStore implements EventStore {
     if (!always && head <= this.#notifiedHead) return
     this.#notifiedHead = Math.max(this.#notifiedHead, head)
     this.#listeners.notify({ head })
-  }
-}
-
-function toStoredEvent(id: string, fields: readonly string[]): StoredEvent {
-  const values = new Map<string, string>()
-  for (let i = 0; i + 1 < fields.length; i += 2) values.set(fields[i]!, fields[i + 1]!)
-  return {
-    position: Number.parseInt(id, 10),
-    eventType: values.get('eventType') ?? '',
-    json: values.get('json') ?? '',
-    createdAt: Number(values.get('createdAt')),
-  }
-}
-
-function toSubscription(id: string, fields: Record<string, string>): SubscriptionRecord {
-  const state = fields.connectionState ?? ''
-  if (!CONNECTION_STATES.has(state)) {
-    throw new StoreUnavailableError(
-      `Subscription ${quoteForMessage(id)} in Redis has an invalid connection state ${quoteForMessage(state)}`,
-    )
-  }
-  return {
-    id,
-    position: Number(fields.position),
-    startPosition: Number(fields.startPosition),
-    connectionState: state as ConnectionState,
-    createdAt: Number(fields.createdAt),
-    lastSeenAt: Number(fields.lastSeenAt),
   }
 }
