@@ -1,7 +1,9 @@
 /**
- * Load generator of the fan-out benchmark. `fan-out.ts` runs it as its own process, pinned to the
- * CPU that the server under test does not use. It opens the subscribers, publishes the events one
- * after another, and prints one JSON line (a `LoadResult`) on stdout. Progress goes to stderr.
+ * Load generator of the benchmarks. `fan-out.ts` and `stores.ts` run it as its own process, pinned
+ * to the CPU that the servers under test do not use. It opens the subscribers, spread evenly over
+ * the servers, publishes the events round robin across the servers with a fixed number of
+ * publishers in flight, and prints one JSON line (a `LoadResult`) on stdout. Progress goes to
+ * stderr.
  *
  * Most subscribers are raw TCP sockets that only count event markers, so that reading costs far
  * less than sending. A small evenly spread sample uses node:http and parses every frame, to measure
@@ -12,38 +14,43 @@
  * @module
  */
 import { readFileSync } from 'node:fs'
-import { Agent, request } from 'node:http'
 import type { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { listProcessTree, readCpuBusyMs, readCpuMs, readRssKiB } from './process-stats.js'
-import {
-  HOST,
-  nowMs,
-  openCountingSubscriber,
-  SampledSubscriber,
-  Tally,
-  type PublishedBody,
-} from './subscribers.js'
+import { checkPositions, publishAll, type PublishOutcome } from './publishers.js'
+import { nowMs, openCountingSubscriber, SampledSubscriber, Tally } from './subscribers.js'
 
-const PUBLISH_PATH = '/api/v1/events'
 /** Connections being opened at the same time, well under Node's default listen backlog of 511. */
 const CONNECT_CONCURRENCY = 100
 /** Time after the last publish without any delivery after which the run stops waiting. */
 const DRAIN_IDLE_MS = 5_000
 /** Pause between the last connection and the second memory reading, for the server to settle. */
 const SETTLE_MS = 500
+/**
+ * Minimum time between two listings of the store server's processes. PostgreSQL forks a process
+ * per connection, so the list is read again during the run, but not at every CPU reading.
+ */
+const STORE_PIDS_REFRESH_MS = 200
 
-/** Measurements of one run, which `fan-out.ts` prints. Times are in ms, memory in KiB. */
+/** Measurements of one run, which `fan-out.ts` and `stores.ts` print. Times in ms, memory in KiB. */
 export interface LoadResult {
   readonly conns: number
   readonly events: number
   readonly payloadBytes: number
+  /** Servers the subscribers and publish requests were spread over. */
+  readonly servers: number
+  /** Publish requests in flight at the same time. */
+  readonly publishers: number
   readonly connected: number
   readonly connectFailures: number
   readonly connectMs: number
   readonly published: number
   readonly publishFailures: number
+  /** Time from the first publish request to the last accepted response. */
+  readonly publishMs: number
+  /** Accepted publish requests per second over `publishMs`. */
+  readonly acceptedPerSec: number
   /** Connected subscribers times the events requested with `--events`. */
   readonly expected: number
   readonly delivered: number
@@ -54,6 +61,13 @@ export interface LoadResult {
   readonly deliveriesPerSec: number
   /** Time for the server to accept one publish request, median. */
   readonly publishP50Ms: number | null
+  readonly publishP99Ms: number | null
+  /** Accepted events whose response named a log position. The floor names none. */
+  readonly positionsReturned: number
+  /** Positions named in more than one response, or `null` without positions. */
+  readonly positionDuplicates: number | null
+  /** Positions missing between the lowest and highest named, or `null` without positions. */
+  readonly positionHoles: number | null
   readonly latencyP50Ms: number | null
   readonly latencyP99Ms: number | null
   readonly latencyMaxMs: number | null
@@ -63,8 +77,13 @@ export interface LoadResult {
   readonly duplicates: number
   /** Events missing before the newest event each sampled subscriber received. */
   readonly gaps: number
-  /** Events the sampled subscribers received after a newer one. */
+  /**
+   * Events the sampled subscribers received after one with a higher `seq`. Only an error with one
+   * publisher, because concurrent publishers race to the store.
+   */
   readonly reordered: number
+  /** Events the sampled subscribers received with a log position not above the previous one. */
+  readonly positionOrderErrors: number
   /** Subscribers whose stream ended or failed before the run did. */
   readonly closedEarly: number
   readonly rssBeforeKiB: number
@@ -75,8 +94,14 @@ export interface LoadResult {
   /** CPU time of this process over the delivery phase, in percent of one core. */
   readonly loadCpuPct: number
   /**
-   * Busy time of the two CPUs over the delivery phase that neither the server nor this process
-   * used, in percent of one core. Other programs on the machine show up here.
+   * CPU time of the store's server processes (`--store-pids` and their children) over the delivery
+   * phase, in percent of one core, or `null` without such processes. Work that other clients of
+   * the same server cause counts too.
+   */
+  readonly storeCpuPct: number | null
+  /**
+   * Busy time of the two CPUs over the delivery phase that the servers, the store's server and
+   * this process did not use, in percent of one core. Other programs show up here.
    */
   readonly otherCpuPct: number
   /** Reason the wait for deliveries ended. */
@@ -84,12 +109,14 @@ export interface LoadResult {
 }
 
 interface LoadOptions {
-  readonly port: number
+  readonly ports: readonly number[]
   readonly conns: number
   readonly events: number
   readonly payload: number
   readonly sample: number
-  readonly serverPid: number
+  readonly publishers: number
+  readonly serverPids: readonly number[]
+  readonly storePids: readonly number[]
   readonly serverCpu: number
   readonly loadCpu: number
   readonly phaseTimeoutMs: number
@@ -101,12 +128,14 @@ function readOptions(args: string[]): LoadOptions {
     args,
     strict: true,
     options: {
-      port: { type: 'string' },
+      ports: { type: 'string' },
       conns: { type: 'string' },
       events: { type: 'string' },
       payload: { type: 'string' },
       sample: { type: 'string' },
-      'server-pid': { type: 'string' },
+      publishers: { type: 'string', default: '1' },
+      'server-pids': { type: 'string' },
+      'store-pids': { type: 'string', default: '' },
       'server-cpu': { type: 'string' },
       'load-cpu': { type: 'string' },
       'phase-timeout-ms': { type: 'string' },
@@ -120,13 +149,27 @@ function readOptions(args: string[]): LoadOptions {
     }
     return value
   }
+  const integers = (name: keyof typeof values, min: number): number[] => {
+    const raw = String(values[name] ?? '')
+    const list = raw === '' ? [] : raw.split(',').map(Number)
+    if (list.some((value) => !Number.isSafeInteger(value) || value < min)) {
+      throw new RangeError(
+        `Invalid --${name} "${raw}"; expected integers >= ${min}, separated by commas`,
+      )
+    }
+    return list
+  }
+  const ports = integers('ports', 1)
+  if (ports.length === 0) throw new RangeError('Missing --ports; expected at least one port')
   return {
-    port: integer('port', 1),
-    conns: integer('conns', 1),
+    ports,
+    conns: integer('conns', 0),
     events: integer('events', 1),
     payload: integer('payload', 0),
     sample: integer('sample', 0),
-    serverPid: integer('server-pid', 1),
+    publishers: integer('publishers', 1),
+    serverPids: integers('server-pids', 1),
+    storePids: integers('store-pids', 1),
     serverCpu: integer('server-cpu', 0),
     loadCpu: integer('load-cpu', 0),
     phaseTimeoutMs: integer('phase-timeout-ms', 1),
@@ -158,7 +201,8 @@ interface Subscribers {
 
 /**
  * Opens `options.conns` subscribers, at most `CONNECT_CONCURRENCY` at a time, until all are open or
- * the phase times out. Every `conns / sample`th one is a sampled subscriber.
+ * the phase times out. Every `conns / sample`th one is a sampled subscriber. The subscribers are
+ * split into one contiguous block per server, so the evenly spread sample covers every server.
  */
 async function openSubscribers(
   options: LoadOptions,
@@ -176,13 +220,14 @@ async function openSubscribers(
   const openNext = async (): Promise<void> => {
     while (next < options.conns && nowMs() < deadline) {
       const index = next++
+      const port = options.ports[Math.floor((index * options.ports.length) / options.conns)]!
       try {
         if (step > 0 && index % step === 0 && index / step < options.sample) {
           const subscriber = new SampledSubscriber(options.events, tally, latencies)
-          await subscriber.open(options.port)
+          await subscriber.open(port)
           sampled.push(subscriber)
         } else {
-          sockets.push(await openCountingSubscriber(options.port, tally, readBuffer))
+          sockets.push(await openCountingSubscriber(port, tally, readBuffer))
         }
       } catch (err) {
         failures++
@@ -201,89 +246,57 @@ async function openSubscribers(
   return { sockets, sampled, failures, timedOut }
 }
 
-/** Sends one publish request and resolves with its status code once the response has ended. */
-function post(port: number, agent: Agent, body: string, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: HOST,
-        port,
-        path: PUBLISH_PATH,
-        method: 'POST',
-        agent,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-        res.on('error', reject)
-      },
-    )
-    req.setTimeout(timeoutMs, () => {
-      req.destroy(new Error(`Publish request timed out after ${timeoutMs} ms`))
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-}
-
-interface PublishOutcome {
-  readonly published: number
-  readonly failures: number
-  readonly startedAt: number
-  readonly acceptMs: number[]
-}
-
 /**
- * Publishes the events one after another, each once the previous one is accepted. A request that
- * gets no response ends publishing, since the server is then most likely gone.
+ * The store server's processes: the given roots and their children, listed again at most every
+ * `STORE_PIDS_REFRESH_MS`. A process that starts during the run counts with its whole CPU time,
+ * which all falls within the run.
+ * NOTE: a process that exits during the run takes its CPU time with it, so the store figure can
+ * come out low when the server ends connections mid-run.
  */
-async function publishAll(options: LoadOptions, deadline: number): Promise<PublishOutcome> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-  const padding = 'x'.repeat(options.payload)
-  const acceptMs: number[] = []
-  const startedAt = nowMs()
-  let published = 0
-  let failures = 0
-  for (let seq = 1; seq <= options.events; seq++) {
-    const remaining = deadline - nowMs()
-    if (remaining <= 0) break
-    const sentAt = nowMs()
-    const event: PublishedBody = { eventType: 'BENCH', seq, sentAt, padding }
-    try {
-      const status = await post(options.port, agent, JSON.stringify(event), remaining)
-      if (status >= 200 && status < 300) {
-        published++
-        acceptMs.push(nowMs() - sentAt)
-      } else {
-        failures++
-      }
-    } catch (err) {
-      failures++
-      log(options.label, `publishing stopped at event ${seq}: ${String(err)}`)
-      break
-    }
+class StoreProcesses {
+  readonly #roots: readonly number[]
+  #pids: number[] = []
+  #listedAt = -Infinity
+
+  constructor(roots: readonly number[]) {
+    this.#roots = roots
   }
-  agent.destroy()
-  return { published, failures, startedAt, acceptMs }
+
+  get isEmpty(): boolean {
+    return this.#roots.length === 0
+  }
+
+  /** Returns the CPU time of the processes in ms. */
+  cpuMs(): number {
+    if (this.#roots.length === 0) return 0
+    const now = nowMs()
+    if (now - this.#listedAt >= STORE_PIDS_REFRESH_MS) {
+      this.#pids = this.#roots.flatMap((root) => listProcessTree(root))
+      this.#listedAt = now
+    }
+    return readCpuMs(this.#pids)
+  }
 }
 
 /** CPU times in ms, with the clock reading they were taken at. */
 interface CpuReading {
   readonly serverMs: number
+  readonly storeMs: number
   readonly loadMs: number
   /** Busy time of the server's CPU and the load generator's CPU together. */
   readonly busyMs: number
   readonly at: number
 }
 
-function readCpu(options: LoadOptions, serverPids: readonly number[]): CpuReading {
+function readCpu(
+  options: LoadOptions,
+  serverPids: readonly number[],
+  store: StoreProcesses,
+): CpuReading {
   const usage = process.cpuUsage()
   return {
     serverMs: readCpuMs(serverPids),
+    storeMs: store.cpuMs(),
     loadMs: (usage.user + usage.system) / 1000,
     busyMs: readCpuBusyMs(options.serverCpu) + readCpuBusyMs(options.loadCpu),
     at: nowMs(),
@@ -346,7 +359,8 @@ async function run(options: LoadOptions): Promise<LoadResult> {
       `--conns ${options.conns} needs about ${options.conns + 64} open files but the limit is ${limit}; lower --conns`,
     )
   }
-  const serverPids = listProcessTree(options.serverPid)
+  const serverPids = options.serverPids.flatMap((pid) => listProcessTree(pid))
+  const store = new StoreProcesses(options.storePids)
   const rssBeforeKiB = readRssKiB(serverPids)
   const tally = new Tally()
   const latencies: number[] = []
@@ -359,15 +373,25 @@ async function run(options: LoadOptions): Promise<LoadResult> {
   await sleep(SETTLE_MS)
   const rssConnectedKiB = readRssKiB(serverPids)
 
-  let publish: PublishOutcome = { published: 0, failures: 0, startedAt: nowMs(), acceptMs: [] }
+  const notStarted = nowMs()
+  let publish: PublishOutcome = {
+    published: 0,
+    failures: 0,
+    startedAt: notStarted,
+    endedAt: notStarted,
+    acceptMs: [],
+    positions: [],
+  }
   let drain: DrainOutcome | undefined
-  const measure = (): CpuReading => readCpu(options, serverPids)
+  const measure = (): CpuReading => readCpu(options, serverPids, store)
   const cpuStart = measure()
   // Anything counted before the first publish would not belong to this run's events.
   const deliveredBefore = tally.delivered
-  if (!subscribers.timedOut && connected > 0) {
+  // With --conns 0 only publishing is measured; otherwise a run without subscribers is a failure.
+  if (!subscribers.timedOut && (connected > 0 || options.conns === 0)) {
     const deadline = nowMs() + options.phaseTimeoutMs
-    publish = await publishAll(options, deadline)
+    const logProgress = (message: string): void => log(options.label, message)
+    publish = await publishAll({ ...options, log: logProgress }, deadline)
     drain = await waitForDeliveries(
       tally,
       deliveredBefore + connected * publish.published,
@@ -383,23 +407,33 @@ async function run(options: LoadOptions): Promise<LoadResult> {
   const deliveryMs = delivered > 0 ? tally.lastDeliveryMs - publish.startedAt : 0
   const sortedLatencies = Float64Array.from(latencies).sort()
   const sortedAccept = Float64Array.from(publish.acceptMs).sort()
+  const publishMs = publish.endedAt - publish.startedAt
+  const positions = checkPositions(publish.positions)
   const sum = (pick: (s: SampledSubscriber) => number): number =>
     subscribers.sampled.reduce((total, s) => total + pick(s), 0)
   return {
     conns: options.conns,
     events: options.events,
     payloadBytes: options.payload,
+    servers: options.ports.length,
+    publishers: options.publishers,
     connected,
     connectFailures: subscribers.failures,
     connectMs: Math.round(connectMs),
     published: publish.published,
     publishFailures: publish.failures,
+    publishMs: Math.round(publishMs),
+    acceptedPerSec: publishMs > 0 ? Math.round(publish.published / (publishMs / 1000)) : 0,
     expected,
     delivered,
     lost: expected - delivered,
     deliveryMs: Math.round(deliveryMs),
     deliveriesPerSec: deliveryMs > 0 ? Math.round(delivered / (deliveryMs / 1000)) : 0,
     publishP50Ms: round(percentile(sortedAccept, 50), 3),
+    publishP99Ms: round(percentile(sortedAccept, 99), 3),
+    positionsReturned: publish.positions.length,
+    positionDuplicates: positions?.duplicates ?? null,
+    positionHoles: positions?.holes ?? null,
     latencyP50Ms: round(percentile(sortedLatencies, 50), 2),
     latencyP99Ms: round(percentile(sortedLatencies, 99), 2),
     latencyMaxMs: round(percentile(sortedLatencies, 100), 2),
@@ -408,6 +442,7 @@ async function run(options: LoadOptions): Promise<LoadResult> {
     duplicates: sum((s) => s.duplicates),
     gaps: sum((s) => s.gaps),
     reordered: sum((s) => s.reordered),
+    positionOrderErrors: sum((s) => s.positionOrderErrors),
     closedEarly: tally.closedEarly,
     rssBeforeKiB,
     rssConnectedKiB,
@@ -415,7 +450,12 @@ async function run(options: LoadOptions): Promise<LoadResult> {
       connected > 0 ? Number(((rssConnectedKiB - rssBeforeKiB) / connected).toFixed(2)) : 0,
     serverCpuPct: cpuPercent(cpuStart, drain?.cpu, (cpu) => cpu.serverMs),
     loadCpuPct: cpuPercent(cpuStart, drain?.cpu, (cpu) => cpu.loadMs),
-    otherCpuPct: cpuPercent(cpuStart, drain?.cpu, (cpu) => cpu.busyMs - cpu.serverMs - cpu.loadMs),
+    storeCpuPct: store.isEmpty ? null : cpuPercent(cpuStart, drain?.cpu, (cpu) => cpu.storeMs),
+    otherCpuPct: cpuPercent(
+      cpuStart,
+      drain?.cpu,
+      (cpu) => cpu.busyMs - cpu.serverMs - cpu.storeMs - cpu.loadMs,
+    ),
     finish: drain?.finish ?? 'not-started',
   }
 }

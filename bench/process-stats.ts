@@ -36,6 +36,32 @@ function readStatFields(pid: number): string[] | undefined {
   }
 }
 
+/** Returns the command name of a process (the `comm` field), or `undefined` once it is gone. */
+function readCommand(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Finds the processes named `command` whose parent has another name: the main process of a
+ * server such as `postgres`, without its forked workers. `listProcessTree` adds those.
+ */
+export function findProcessRoots(command: string): number[] {
+  const roots: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    const pid = Number(name)
+    if (readCommand(pid) !== command) continue
+    const parent = Number(readStatFields(pid)?.[1])
+    if (readCommand(parent) !== command) roots.push(pid)
+  }
+  return roots
+}
+
 /** Lists `pid` and every process below it, parents before children. */
 export function listProcessTree(pid: number): number[] {
   const children = new Map<number, number[]>()

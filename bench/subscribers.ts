@@ -148,8 +148,15 @@ export function openCountingSubscriber(
 /** A subscriber that parses every frame, to record latency and check order by sequence number. */
 export class SampledSubscriber {
   duplicates = 0
+  /** Events that arrived after one with a higher `seq`, which is an error only with one publisher. */
   reordered = 0
+  /**
+   * Events whose log position, the number after the last `.` of the `id` field, was not above the
+   * previous event's. The floor sends no ids, so this stays 0 there.
+   */
+  positionOrderErrors = 0
   #newest = 0
+  #newestPosition = 0
   #text = ''
   /** `seen[seq]` is 1 once event `seq` has arrived. */
   readonly #seen: Uint8Array
@@ -213,10 +220,17 @@ export class SampledSubscriber {
 
   /** Handles one frame and returns whether it was a published event. */
   #onFrame(frame: string, arrivedAt: number): boolean {
-    const dataLine = frame.split('\n').find((line) => line.startsWith('data: '))
+    const lines = frame.split('\n')
+    const dataLine = lines.find((line) => line.startsWith('data: '))
     if (dataLine === undefined || !dataLine.includes('"seq":')) return false
     const { seq, sentAt } = JSON.parse(dataLine.slice('data: '.length)) as PublishedBody
     this.#latencies.push(arrivedAt - sentAt)
+    const idLine = lines.find((line) => line.startsWith('id: '))
+    if (idLine !== undefined) {
+      const position = Number(idLine.slice(idLine.lastIndexOf('.') + 1))
+      if (!(position > this.#newestPosition)) this.positionOrderErrors++
+      else this.#newestPosition = position
+    }
     if (this.#seen[seq] === 1) {
       this.duplicates++
     } else {
