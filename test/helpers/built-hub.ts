@@ -3,12 +3,11 @@
  * for tests that need the compiled files, such as the console's browser scripts. The helper in
  * `hub-process.ts` runs the TypeScript sources through tsx instead.
  */
-import { spawn, spawnSync } from 'node:child_process'
-import { once } from 'node:events'
+import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { HubProcess } from './hub-process.js'
+import { spawnHub, type HubProcess } from './hub-process.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BUILT_CLI = join(ROOT, 'dist/cli/main.js')
@@ -65,43 +64,8 @@ export function buildIfStale(): void {
 }
 
 /** Runs `node dist/cli/main.js serve` with `args` and resolves once the hub listens. */
-export async function startBuiltHub(args: readonly string[]): Promise<HubProcess> {
-  const child = spawn(process.execPath, [BUILT_CLI, 'serve', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  // A hub left behind by a test that failed midway would keep its port and SQLite lock.
-  const killOnExit = (): void => {
-    child.kill('SIGKILL')
-  }
-  process.once('exit', killOnExit)
-  const logs: Record<string, unknown>[] = []
-  let stderr = ''
-  let pending = ''
-  const exited = once(child, 'exit').then(([code, signal]) => {
-    process.off('exit', killOnExit)
-    return { code: code as number | null, signal: signal as NodeJS.Signals | null }
-  })
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      pending += chunk
-      const lines = pending.split('\n')
-      pending = lines.pop() ?? ''
-      for (const line of lines) {
-        if (line.trim() === '') continue
-        const entry = JSON.parse(line) as Record<string, unknown>
-        logs.push(entry)
-        if (entry['msg'] === 'hub started') resolve(entry['port'] as number)
-      }
-    })
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk
-    })
-    void exited.then(({ code, signal }) =>
-      reject(new Error(`built hub exited with ${code ?? signal} before it started: ${stderr}`)),
-    )
-  })
-  return { child, port, url: `http://127.0.0.1:${port}`, logs, stderr: () => stderr, exited }
+export function startBuiltHub(args: readonly string[]): Promise<HubProcess> {
+  return spawnHub([BUILT_CLI, 'serve', ...args], {}, ROOT)
 }
 
 /** Stops a hub with SIGTERM, the way an operator does, and waits for it to exit. */

@@ -20,22 +20,40 @@ export interface HubProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-/** Runs `tidings` with `args` and, for `serve`, resolves once the hub listens. */
-export async function startHubProcess(
+/** Runs `tidings` from the sources with `args` and, for `serve`, resolves once the hub listens. */
+export function startHubProcess(
   args: readonly string[],
   env: Record<string, string> = {},
 ): Promise<HubProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  return spawnHub(['--import', 'tsx', CLI, ...args], env)
+}
+
+/**
+ * Runs Node with `nodeArgs`, a hub command line, and resolves once the hub logs that it listens.
+ * The child is killed if the test process exits first, so a test that fails midway leaves no hub
+ * holding its port or SQLite lock.
+ */
+export async function spawnHub(
+  nodeArgs: readonly string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Promise<HubProcess> {
+  const child = spawn(process.execPath, nodeArgs, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd === undefined ? {} : { cwd }),
   })
+  const killOnExit = (): void => {
+    child.kill('SIGKILL')
+  }
+  process.once('exit', killOnExit)
   const logs: Record<string, unknown>[] = []
   let stderr = ''
   let pending = ''
-  const exited = once(child, 'exit').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-  }))
+  const exited = once(child, 'exit').then(([code, signal]) => {
+    process.off('exit', killOnExit)
+    return { code: code as number | null, signal: signal as NodeJS.Signals | null }
+  })
   const started = new Promise<number>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       pending += chunk
@@ -51,7 +69,9 @@ export async function startHubProcess(
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk
     })
-    void exited.then(({ code }) => reject(new Error(`hub exited with ${code}: ${stderr}`)))
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`hub exited with ${code ?? signal} before it started: ${stderr}`)),
+    )
   })
   const port = await started
   return { child, port, url: `http://127.0.0.1:${port}`, logs, stderr: () => stderr, exited }
