@@ -30,13 +30,13 @@ import {
   listProblems,
 } from './report-format.js'
 import { runLoad } from './run-load.js'
-import { createServerGroup, mergeLogs } from './server-group.js'
-
-/** The hub; its store comes from `TIDINGS_STORE`, which `--store` sets. */
-const DEFAULT_HUB_CMD = 'node dist/cli/main.js serve --log-level warn'
-const FLOOR_CMD = 'node bench/floor-server.mjs'
-/** Hub processes one run may start. */
-const MAX_HUBS = 16
+import {
+  createServerGroup,
+  DEFAULT_HUB_CMD,
+  FLOOR_CMD,
+  MAX_HUBS,
+  mergeLogs,
+} from './server-group.js'
 
 const HELP = `Usage: npm run bench -- [options]
 

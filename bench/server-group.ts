@@ -16,6 +16,13 @@ import {
   type ServerLog,
 } from './child-processes.js'
 
+/** The hub; its store comes from `TIDINGS_STORE`. */
+export const DEFAULT_HUB_CMD = 'node dist/cli/main.js serve --log-level warn'
+/** The bare node:http broadcaster that serves as the floor. */
+export const FLOOR_CMD = 'node bench/floor-server.mjs'
+/** Hub processes one run may start. */
+export const MAX_HUBS = 16
+
 /** Time a server gets to stop after SIGTERM before it is killed, in ms. */
 const STOP_GRACE_MS = 10_000
 /** Pause after the last server listens, so that start-up work is over before memory is read. */
