@@ -86,9 +86,11 @@ export type SseEventObject = { readonly eventType: string } & Readonly<Record<st
  */
 function eventTypeOf(value: unknown): string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    const shown = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value
+    let kind: string = typeof value
+    if (value === null) kind = 'null'
+    if (Array.isArray(value)) kind = 'array'
     throw new InvalidEventError(
-      `Invalid event of type ${shown}; expected a JSON object with an "eventType"`,
+      `Invalid event of type ${kind}; expected a JSON object with an "eventType"`,
     )
   }
   const { eventType } = value as { eventType?: unknown }
