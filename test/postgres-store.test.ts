@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { createServer, connect, type Server, type Socket } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
 import { after, afterEach, describe, it } from 'node:test'
 import pg from 'pg'
 import type { AppendNotice, NewEvent, StoredEvent, StoreLogger } from '../src/store/event-store.js'
@@ -16,6 +16,7 @@ import {
   parsePostgresStoreUrl,
   type PostgresStoreOptions,
 } from '../src/store/postgres-store.js'
+import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js'
 import { describeStoreContract } from './store-contract.js'
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test'
@@ -160,63 +161,12 @@ async function findClosedPort(): Promise<number> {
   return port
 }
 
-/**
- * A TCP proxy on 127.0.0.1 to the test server, which a test can cut or freeze to play an outage
- * without touching the real server.
- */
-interface TestProxy {
-  readonly port: number
-  /** Destroys every connection and rejects new ones, as a stopped server does. */
-  cut(): Promise<void>
-  /** Accepts connections again on the same port. */
-  restore(): Promise<void>
-  /** Keeps connections open but forwards nothing more, as a silent network partition does. */
-  freeze(): void
-}
-
-async function startProxy(): Promise<TestProxy> {
+/** Starts a TCP proxy to the test server, which is cut after the current test. */
+async function startProxy(): Promise<TcpProxy> {
   const target = new URL(serverUrl)
-  const targetPort = Number(target.port || 5432)
-  const sockets = new Set<Socket>()
-  const track = (socket: Socket): void => {
-    sockets.add(socket)
-    socket.on('error', () => socket.destroy())
-    socket.once('close', () => sockets.delete(socket))
-  }
-  const createProxyServer = (): Server =>
-    createServer((client) => {
-      const upstream = connect(targetPort, target.hostname)
-      track(client)
-      track(upstream)
-      client.pipe(upstream)
-      upstream.pipe(client)
-      client.once('close', () => upstream.destroy())
-      upstream.once('close', () => client.destroy())
-    })
-
-  let server: Server | undefined = createProxyServer()
-  const port = await listen(server)
-  const cut = async (): Promise<void> => {
-    const closing = server
-    server = undefined
-    for (const socket of sockets) socket.destroy()
-    if (closing) await closeServer(closing)
-  }
-  proxies.add(cut)
-  return {
-    port,
-    cut,
-    async restore() {
-      server ??= createProxyServer()
-      await listen(server, port)
-    },
-    freeze() {
-      for (const socket of sockets) {
-        socket.unpipe()
-        socket.pause()
-      }
-    },
-  }
+  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432))
+  proxies.add(() => proxy.close())
+  return proxy
 }
 
 /** Functions that cut the proxies of the current test, called after it. */

@@ -10,6 +10,7 @@ import {
   redisStoreOptionsFromUrl,
   type RedisStoreOptions,
 } from '../src/store/redis-store.js'
+import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js'
 import { describeStoreContract } from './store-contract.js'
 
 const REDIS_URL = process.env.TIDINGS_TEST_REDIS_URL || 'redis://127.0.0.1:6379'
@@ -178,46 +179,12 @@ async function closedPort(): Promise<number> {
   return port
 }
 
-/** A TCP proxy on 127.0.0.1 in front of the test server, which a test can stop and start. */
-class OutageProxy {
-  readonly #server = net.createServer((socket) => this.#forward(socket))
-  readonly #sockets = new Set<net.Socket>()
-  readonly #target = new URL(REDIS_URL)
-  port = 0
-
-  /** The test server's URL with this proxy's address. */
-  get url(): string {
-    const url = new URL(REDIS_URL)
-    url.hostname = '127.0.0.1'
-    url.port = String(this.port)
-    return url.toString()
-  }
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(this.port, '127.0.0.1', resolve))
-    this.port = (this.#server.address() as net.AddressInfo).port
-  }
-
-  /** Stops accepting connections and cuts the open ones. */
-  async stop(): Promise<void> {
-    const closed = new Promise((resolve) => this.#server.close(resolve))
-    for (const socket of this.#sockets) socket.destroy()
-    await closed
-  }
-
-  #forward(socket: net.Socket): void {
-    const upstream = net.connect(Number(this.#target.port || 6379), this.#target.hostname)
-    for (const end of [socket, upstream]) {
-      this.#sockets.add(end)
-      end.on('error', () => {})
-      end.on('close', () => {
-        this.#sockets.delete(end)
-        socket.destroy()
-        upstream.destroy()
-      })
-    }
-    socket.pipe(upstream).pipe(socket)
-  }
+/** Returns the test server's URL with the address of `proxy`. */
+function urlThrough(proxy: TcpProxy): string {
+  const url = new URL(REDIS_URL)
+  url.hostname = '127.0.0.1'
+  url.port = String(proxy.port)
+  return url.toString()
 }
 
 if (!reachable && requireServices) {
@@ -476,11 +443,11 @@ if (!reachable && requireServices) {
       })
 
       it('works again after Redis returns', async () => {
-        const proxy = new OutageProxy()
-        await proxy.start()
+        const target = new URL(REDIS_URL)
+        const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379))
         const { logger, lines } = createRecordingLogger()
         const store = openStore({
-          url: proxy.url,
+          url: urlThrough(proxy),
           prefix: freshPrefix(),
           logger,
           maxReconnectDelayMs: 100,
@@ -488,7 +455,7 @@ if (!reachable && requireServices) {
         try {
           assert.equal((await store.append(newEvent(1))).position, 1)
 
-          await proxy.stop()
+          await proxy.cut()
           await waitFor(
             () => lines.some((line) => line.message === 'redis connection lost'),
             'the connection loss',
@@ -497,7 +464,7 @@ if (!reachable && requireServices) {
           await assert.rejects(store.append(newEvent(2)), { code: 'ERR_STORE_UNAVAILABLE' })
           assert.ok(performance.now() - started < FAIL_FAST_MS)
 
-          await proxy.start()
+          await proxy.restore()
           await waitFor(
             () => lines.some((line) => line.message === 'redis connection restored'),
             'the reconnection',
@@ -513,7 +480,7 @@ if (!reachable && requireServices) {
           )
         } finally {
           await store.close()
-          await proxy.stop()
+          await proxy.close()
         }
       })
 

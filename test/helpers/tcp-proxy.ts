@@ -11,6 +11,8 @@ export interface TcpProxy {
   cut(): Promise<void>
   /** Accepts connections again on the same port. */
   restore(): Promise<void>
+  /** Keeps connections open but forwards nothing more, as a silent network partition does. */
+  freeze(): void
   close(): Promise<void>
 }
 
@@ -56,6 +58,12 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       if (server) return
       server = makeServer()
       await listen(server, port)
+    },
+    freeze() {
+      for (const socket of sockets) {
+        socket.unpipe()
+        socket.pause()
+      }
     },
     close: stop,
   }
