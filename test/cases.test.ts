@@ -73,7 +73,7 @@ describe('cases', () => {
     const seenAtAppend: unknown[] = []
     store.watch((notice) => {
       const event = JSON.parse(notice.event!.json) as { eventType: string; caseId: string }
-      // Runs inside the append, so it sees exactly what was stored before the event.
+      // Runs inside the append, so it reads exactly what was stored before the event.
       void repository.get(event.caseId).then((record) => {
         seenAtAppend.push({ eventType: event.eventType, stored: record?.assigneeId ?? 'none' })
       })

@@ -1,5 +1,5 @@
 /**
- * Where cases are kept: the contract and the in-memory implementation.
+ * Case storage: the contract and the in-memory implementation.
  * @module
  */
 

@@ -3,7 +3,7 @@
  * events out to every live connection.
  *
  * Delivery reads one ordered log. The hub dispatches log events in position order, each encoded
- * once, to live connections; connections that are behind replay from the log (through a cache of
+ * once, to live connections. Connections that are behind replay from the log (through a cache of
  * recent events) until they reach the dispatched head. This file keeps the publish and fan-out
  * path together on purpose.
  * @module

@@ -5,7 +5,7 @@
  * relies on these guarantees:
  *
  * - Positions are integers that grow by one per appended event, starting at 1, and form one total
- *   order that every reader of the store sees the same. Position 0 is "before the first event".
+ *   order, the same for every reader of the store. Position 0 is "before the first event".
  * - `readAfter` returns retained events in position order with no gaps.
  * - `trimmedThrough` only grows. A reader at a position below it has missed events for good.
  * - Listeners given to `watch` hear of every append, from this process or, for shared stores,

@@ -12,7 +12,7 @@ export const STORE_SCHEMES = ['memory:', 'sqlite:', 'redis://', 'postgres://'] a
 
 /** Options of `openStore`. */
 export interface OpenStoreOptions {
-  /** Where shared stores report connection trouble and recovery. */
+  /** Logger through which shared stores report connection trouble and recovery. */
   readonly logger?: StoreLogger
 }
 

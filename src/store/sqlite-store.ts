@@ -2,8 +2,8 @@
  * An event store in one SQLite file: durable across restarts of the hub, with no server to run.
  *
  * The file is opened in WAL mode with `synchronous=NORMAL`, so a crash of the hub process loses
- * nothing that was acknowledged; a power failure may lose the last few appends. The hub holds an
- * exclusive lock on the file: one hub process per file, and a second one fails at start.
+ * nothing that was acknowledged. A power failure may lose the last few appends. The hub holds an
+ * exclusive lock on the file, so one hub process uses a file and a second one fails at start.
  * @module
  */
 import { mkdirSync } from 'node:fs'
